@@ -1,0 +1,57 @@
+# Every target sets itself up: a .venv with the project and its test tools, and,
+# when run as root, the Debian packages systemd-python needs to build.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEB_PACKAGES := libsystemd-dev pkg-config gcc
+PYTEST_ARGS ?=
+
+.PHONY: all demo test lint format bench deb e2e clean debian-deps
+
+all: test
+
+debian-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "note: Debian packages$$missing are missing; systemd-python will not be built (run as root, or install them)"; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml | debian-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@if pkg-config --exists libsystemd 2>/dev/null; then \
+	  $(BIN)/pip install -q -e '.[systemd,test]'; \
+	fi
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check daemon tests benchmarks
+	$(BIN)/ruff format --check daemon tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix daemon tests benchmarks
+	$(BIN)/ruff format daemon tests benchmarks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/python -m maggot_zenodo.demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info demo-run bench-run

@@ -1,0 +1,323 @@
+"""Load and check the YAML configuration.
+
+The file is checked against a JSON schema (``data/config-schema.json``) so that a
+sysadmin's typo is refused at start with one message naming the file, the key and
+the fix, rather than discovered at the first semaphore.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+DEFAULT_CONFIG_PATH = Path("/etc/maggot-zenodo/config.yaml")
+CONFIG_ENV = "MAGGOT_ZENODO_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem; the CLI prints it and exits 2."""
+
+    def __init__(self, source: str, key: str, problem: str, fix: str) -> None:
+        self.source, self.key, self.problem, self.fix = source, key, problem, fix
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {problem}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    """Where a secret comes from: a ``file``, a systemd ``credential`` or an ``env`` variable."""
+
+    kind: str
+    value: str
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    root: Path
+    semaphore: str = "META_datafile_ok.txt"
+    watch: str = "auto"
+    poll_interval: float = 30.0
+    settle: float = 5.0
+    rescan_interval: float = 3600.0
+
+
+@dataclass(frozen=True)
+class ZenodoConfig:
+    url: str = "https://zenodo.org"
+    token: SecretSource | None = None
+    publish: bool = False
+    communities: tuple[str, ...] = ()
+    include_metadata_file: bool = True
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+    rate_limit: int = 90
+    max_retries: int = 8
+    max_files: int = 100
+    max_file_size: int = 50_000_000_000
+    max_record_size: int = 50_000_000_000
+
+
+@dataclass(frozen=True)
+class TokensConfig:
+    owners_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class MaggotConfig:
+    conf_dir: Path | None = None
+    cvlist_dir: Path | None = None
+    max_metadata_size: int = 5_000_000
+
+
+@dataclass(frozen=True)
+class Config:
+    storage: StorageConfig
+    zenodo: ZenodoConfig = field(default_factory=ZenodoConfig)
+    tokens: TokensConfig = field(default_factory=TokensConfig)
+    maggot: MaggotConfig = field(default_factory=MaggotConfig)
+    state: Path = Path("/var/lib/maggot-zenodo/state.db")
+    workers: int = 2
+    shutdown_timeout: float = 30.0
+    log_level: str = "info"
+    source: Path | None = None
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    """The JSON schema every configuration file is checked against."""
+    text = resources.files("maggot_zenodo").joinpath("data/config-schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def default_config_path() -> Path:
+    """``$MAGGOT_ZENODO_CONFIG`` when set, else ``/etc/maggot-zenodo/config.yaml``."""
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read, check and return the configuration at ``path`` (or the default path)."""
+    config_path = Path(path) if path is not None else default_config_path()
+    source = str(config_path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            source,
+            "",
+            "the configuration file does not exist",
+            f"create it (see etc/config.example.yaml) or point --config or ${CONFIG_ENV} at one",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            source,
+            "",
+            f"cannot be read ({exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc})",
+            "make it a UTF-8 text file readable by the service user",
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise ConfigError(
+            source,
+            "",
+            f"is not valid YAML ({where}: {getattr(exc, 'problem', exc)})",
+            "correct the YAML syntax at that place",
+        ) from None
+    return parse_config(
+        data if data is not None else {}, source=source, base_dir=config_path.parent
+    )
+
+
+def parse_config(data: Any, source: str = "<config>", base_dir: Path | None = None) -> Config:
+    """Check a parsed YAML document and build a :class:`Config`.
+
+    Relative paths are taken relative to ``base_dir`` (the configuration file's folder),
+    so that a config file and the paths it names can be moved together.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(
+            source,
+            "",
+            f"the top level must be a mapping of keys, not {_type_name(data)}",
+            "start the file with keys such as 'storage:' and 'zenodo:'",
+        )
+    validator = jsonschema.Draft202012Validator(config_schema())
+    errors = sorted(validator.iter_errors(data), key=_error_rank)
+    if errors:
+        raise _explain(errors[0], source)
+    return _build(data, source, base_dir or Path.cwd())
+
+
+def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
+    def path(value: str | None) -> Path | None:
+        if value is None:
+            return None
+        p = Path(os.path.expanduser(value))
+        return p if p.is_absolute() else (base_dir / p)
+
+    st = data["storage"]
+    zd = data.get("zenodo") or {}
+    tk = data.get("tokens") or {}
+    mg = data.get("maggot") or {}
+    token = zd.get("token")
+    token_source = SecretSource(*next(iter(token.items()))) if token else None
+    if token_source and token_source.kind == "file":
+        token_source = SecretSource("file", str(path(token_source.value)))
+    owners_dir = path(tk.get("owners_dir"))
+    if token_source is None and owners_dir is None:
+        raise ConfigError(
+            source,
+            "zenodo.token",
+            "no Zenodo token is configured",
+            "add 'zenodo.token: {credential: zenodo-token}' (systemd LoadCredential=), "
+            "'{file: /etc/maggot-zenodo/token}' or '{env: ZENODO_TOKEN}', or set tokens.owners_dir",
+        )
+    storage = StorageConfig(
+        root=path(st["root"]),  # type: ignore[arg-type]
+        semaphore=st.get("semaphore", StorageConfig.semaphore),
+        watch=st.get("watch", StorageConfig.watch),
+        poll_interval=float(st.get("poll_interval", StorageConfig.poll_interval)),
+        settle=float(st.get("settle", StorageConfig.settle)),
+        rescan_interval=float(st.get("rescan_interval", StorageConfig.rescan_interval)),
+    )
+    defaults = ZenodoConfig()
+    zenodo = ZenodoConfig(
+        url=zd.get("url", defaults.url).rstrip("/"),
+        token=token_source,
+        publish=zd.get("publish", defaults.publish),
+        communities=tuple(zd.get("communities", ())),
+        include_metadata_file=zd.get("include_metadata_file", defaults.include_metadata_file),
+        connect_timeout=float(zd.get("connect_timeout", defaults.connect_timeout)),
+        read_timeout=float(zd.get("read_timeout", defaults.read_timeout)),
+        rate_limit=zd.get("rate_limit", defaults.rate_limit),
+        max_retries=zd.get("max_retries", defaults.max_retries),
+        max_files=zd.get("max_files", defaults.max_files),
+        max_file_size=zd.get("max_file_size", defaults.max_file_size),
+        max_record_size=zd.get("max_record_size", defaults.max_record_size),
+    )
+    maggot = MaggotConfig(
+        conf_dir=path(mg.get("conf_dir")),
+        cvlist_dir=path(mg.get("cvlist_dir")),
+        max_metadata_size=mg.get("max_metadata_size", MaggotConfig.max_metadata_size),
+    )
+    return Config(
+        storage=storage,
+        zenodo=zenodo,
+        tokens=TokensConfig(owners_dir=owners_dir),
+        maggot=maggot,
+        state=path(data.get("state", str(Config.state))),  # type: ignore[arg-type]
+        workers=data.get("workers", Config.workers),
+        shutdown_timeout=float(data.get("shutdown_timeout", Config.shutdown_timeout)),
+        log_level=data.get("log_level", Config.log_level),
+        source=Path(source) if source != "<config>" else None,
+    )
+
+
+def _error_rank(error: jsonschema.ValidationError) -> tuple[int, int]:
+    """Report unknown keys and missing keys before type errors deeper down."""
+    order = {"additionalProperties": 0, "required": 1}
+    return (order.get(error.validator, 2), len(error.absolute_path))  # type: ignore[arg-type]
+
+
+def _dotted(parts: Any) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def _known_keys(schema_path: list[Any]) -> list[str]:
+    node: Any = config_schema()
+    for part in schema_path:
+        if part in ("additionalProperties", "required"):
+            break
+        node = node[part]
+        if isinstance(node, dict) and "$ref" in node:
+            node = config_schema()["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return list(node.get("properties", {})) if isinstance(node, dict) else []
+
+
+def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
+    """Turn a schema error into a sysadmin's message: which key, what is wrong, how to fix it."""
+    where = _dotted(error.absolute_path)
+    kind = error.validator
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        key = f"{where}.{extra[0]}" if where else extra[0]
+        known = _known_keys(list(error.absolute_schema_path))
+        close = difflib.get_close_matches(extra[0], known, n=1)
+        fix = f"did you mean '{close[0]}'? " if close else ""
+        fix += "remove it; known keys here: " + ", ".join(known)
+        return ConfigError(source, key, "unknown key", fix)
+    if kind == "required":
+        missing = error.message.split("'")[1]
+        key = f"{where}.{missing}" if where else missing
+        hint = {
+            "storage": "add a 'storage:' section with 'root: /path/to/maggot/storage'",
+            "zenodo": "add a 'zenodo:' section with at least 'token:'",
+            "root": "add 'root: /path/to/maggot/storage' under 'storage:'",
+        }.get(missing, f"add '{missing}:'")
+        return ConfigError(source, key, "missing required key", hint)
+    if kind == "type":
+        wanted = error.validator_value
+        wanted_s = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return ConfigError(
+            source,
+            where,
+            f"expected {wanted_s}, got {_type_name(error.instance)} {error.instance!r}",
+            f"give {where} a value of type {wanted_s}",
+        )
+    if kind == "enum":
+        allowed = ", ".join(repr(v) for v in error.validator_value)
+        return ConfigError(
+            source, where, f"{error.instance!r} is not allowed", f"use one of {allowed}"
+        )
+    if kind in ("minProperties", "maxProperties") and where.endswith("token"):
+        return ConfigError(
+            source,
+            where,
+            "a token source needs exactly one of file, credential or env",
+            "write e.g. 'token: {credential: zenodo-token}'",
+        )
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "minLength"):
+        return ConfigError(
+            source,
+            where,
+            f"{error.instance!r} is out of range ({error.message})",
+            f"choose a value within the range for {where}",
+        )
+    if kind == "pattern":
+        return ConfigError(
+            source,
+            where,
+            f"{error.instance!r} has the wrong form",
+            {
+                "zenodo.url": "use an http:// or https:// URL such as https://zenodo.org",
+                "storage.semaphore": "give a file name without '/'",
+            }.get(where, f"give a value matching {error.validator_value}"),
+        )
+    return ConfigError(source, where, error.message, "see etc/config.example.yaml")
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)

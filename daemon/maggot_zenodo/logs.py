@@ -1,0 +1,171 @@
+"""Logging: readable lines on a terminal, JSON lines otherwise, journald under systemd.
+
+Every record goes through :func:`redact`, which replaces any registered secret (the Zenodo
+tokens in use) with ``***``: the token must never reach a log, even inside an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import threading
+from typing import Any, TextIO
+
+import structlog
+
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_JOURNAL_PRIORITY = {"critical": 2, "error": 3, "warning": 4, "info": 6, "debug": 7}
+_FIELD_RE = re.compile(r"[^A-Z0-9_]")
+SYSLOG_IDENTIFIER = "maggot-zenodo"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that no log line ever shows it."""
+    if value and len(value) >= 4:
+        with _SECRETS_LOCK:
+            _SECRETS.add(value)
+
+
+def scrub(text: str) -> str:
+    """Return ``text`` with every registered secret replaced by ``***``."""
+    with _SECRETS_LOCK:
+        secrets = sorted(_SECRETS, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: scrub secrets from every value of the record."""
+    for key, value in list(event_dict.items()):
+        if isinstance(value, str):
+            event_dict[key] = scrub(value)
+        elif value is not None and not isinstance(value, (int, float, bool)):
+            event_dict[key] = scrub(str(value)) if not isinstance(value, (list, dict)) else value
+    return event_dict
+
+
+def running_under_journald(stream: TextIO | None = None) -> bool:
+    """True when stderr is connected to journald (``$JOURNAL_STREAM`` names our stderr)."""
+    value = os.environ.get("JOURNAL_STREAM")
+    if not value:
+        return False
+    stream = stream or sys.stderr
+    try:
+        dev, ino = (int(x) for x in value.split(":"))
+        st = os.fstat(stream.fileno())
+    except (ValueError, OSError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (dev, ino)
+
+
+def journal_field(key: str) -> str:
+    """journald field names are upper-case letters, digits and underscores."""
+    name = _FIELD_RE.sub("_", key.upper()).lstrip("_")
+    return name or "FIELD"
+
+
+class JournaldLogger:
+    """A structlog logger that sends each record to journald with structured fields."""
+
+    def __init__(self) -> None:
+        from systemd import journal  # imported lazily: only present under systemd
+
+        self._send = journal.send
+
+    def msg(self, **fields: Any) -> None:
+        self._send(**fields)
+
+    log = debug = info = warning = warn = error = critical = exception = msg
+
+
+def to_journal_fields(_logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Final processor for journald: MESSAGE, PRIORITY and one upper-case field per key."""
+    level = event_dict.pop("level", method)
+    event_dict.pop("timestamp", None)
+    fields: dict[str, Any] = {
+        "MESSAGE": str(event_dict.pop("event", "")),
+        "PRIORITY": _JOURNAL_PRIORITY.get(level, 6),
+        "SYSLOG_IDENTIFIER": SYSLOG_IDENTIFIER,
+    }
+    logger_name = event_dict.pop("logger", None)
+    if logger_name:
+        fields["CODE_MODULE"] = logger_name
+    for key, value in event_dict.items():
+        fields[journal_field(key)] = value if isinstance(value, (str, int, float)) else str(value)
+    return fields
+
+
+def detect_format(stream: TextIO | None = None) -> str:
+    """``journald`` under systemd, ``console`` on a terminal, ``json`` otherwise."""
+    stream = stream or sys.stderr
+    if running_under_journald(stream):
+        try:
+            import systemd.journal  # noqa: F401
+        except ImportError:
+            return "json"
+        return "journald"
+    try:
+        return "console" if stream.isatty() else "json"
+    except (AttributeError, ValueError):
+        return "json"
+
+
+def setup_logging(level: str = "info", fmt: str | None = None, stream: TextIO | None = None) -> str:
+    """Configure structlog (and the standard library's logging) once for the process."""
+    stream = stream or sys.stderr
+    fmt = fmt or detect_format(stream)
+    numeric = _LEVELS.get(level, logging.INFO)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact,
+    ]
+    if fmt == "journald":
+        processors = [*shared, to_journal_fields]
+        factory: Any = lambda *_args: JournaldLogger()  # noqa: E731
+    elif fmt == "console":
+        colors = "NO_COLOR" not in os.environ
+        processors = [*shared, structlog.dev.ConsoleRenderer(colors=colors)]
+        factory = structlog.PrintLoggerFactory(stream)
+    else:
+        processors = [*shared, structlog.processors.JSONRenderer(sort_keys=False, default=str)]
+        factory = structlog.PrintLoggerFactory(stream)
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=factory,
+        cache_logger_on_first_use=False,
+    )
+    # Third-party libraries (urllib3, watchdog) log through the standard library: keep them
+    # quiet unless something is wrong, and scrub them too.
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(_ScrubFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(numeric, logging.WARNING))
+    return fmt
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = ()
+        return True
+
+
+def get_logger(name: str | None = None, **context: Any) -> Any:
+    """A structlog logger bound to ``context`` (e.g. ``dataset=...``)."""
+    return structlog.get_logger(name).bind(**context) if context else structlog.get_logger(name)

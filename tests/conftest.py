@@ -1,0 +1,18 @@
+"""Shared fixtures: paths to the project and to ../shared samples (read-only, tests only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared"
+SAMPLES = SHARED / "samples"
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip("../shared/samples is not available")
+    return SAMPLES
