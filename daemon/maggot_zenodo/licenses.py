@@ -1,0 +1,153 @@
+"""License names as researchers write them → Zenodo's lower-case SPDX-like license ids.
+
+Maggot passes the text through, so "Etalab V2.0 license" reaches Zenodo and is refused
+(``Invalid license provided``). Here common spellings are recognised; anything else is
+reported, never replaced by a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Ids Zenodo accepts (its license vocabulary is SPDX, lower-cased); the ones researchers use.
+ZENODO_LICENSES = frozenset(
+    [
+        "cc-by-4.0",
+        "cc-by-sa-4.0",
+        "cc-by-nc-4.0",
+        "cc-by-nd-4.0",
+        "cc-by-nc-sa-4.0",
+        "cc-by-nc-nd-4.0",
+        "cc-by-3.0",
+        "cc-by-sa-3.0",
+        "cc-by-nc-3.0",
+        "cc-by-nd-3.0",
+        "cc-by-nc-sa-3.0",
+        "cc-by-nc-nd-3.0",
+        "cc-by-2.0",
+        "cc-by-sa-2.0",
+        "cc-by-2.5",
+        "cc0-1.0",
+        "cc-pddc",
+        "etalab-2.0",
+        "etalab-1.0",
+        "odc-by-1.0",
+        "odbl-1.0",
+        "pddl-1.0",
+        "mit",
+        "apache-2.0",
+        "bsd-2-clause",
+        "bsd-3-clause",
+        "gpl-2.0-only",
+        "gpl-2.0-or-later",
+        "gpl-3.0-only",
+        "gpl-3.0-or-later",
+        "lgpl-2.1-only",
+        "lgpl-2.1-or-later",
+        "lgpl-3.0-only",
+        "lgpl-3.0-or-later",
+        "agpl-3.0-only",
+        "agpl-3.0-or-later",
+        "mpl-2.0",
+        "epl-2.0",
+        "cecill-2.1",
+        "cecill-b",
+        "cecill-c",
+        "eupl-1.2",
+        "unlicense",
+        "isc",
+        "artistic-2.0",
+        "ofl-1.1",
+        "zlib",
+    ]
+)
+_ALIASES = {
+    "cc0": "cc0-1.0",
+    "cc-zero": "cc0-1.0",
+    "cc0-1": "cc0-1.0",
+    "public-domain-dedication": "cc0-1.0",
+    "etalab": "etalab-2.0",
+    "etalab-2": "etalab-2.0",
+    "ouverte-2.0": "etalab-2.0",
+    "ouverte-open-2.0": "etalab-2.0",
+    "open-2.0": "etalab-2.0",
+    "lo-2.0": "etalab-2.0",
+    "apache-2": "apache-2.0",
+    "apache": "apache-2.0",
+    "gpl-3.0": "gpl-3.0-only",
+    "gplv3": "gpl-3.0-only",
+    "gpl-3": "gpl-3.0-only",
+    "gpl-3.0+": "gpl-3.0-or-later",
+    "gpl-2.0": "gpl-2.0-only",
+    "gplv2": "gpl-2.0-only",
+    "lgpl-3.0": "lgpl-3.0-only",
+    "lgpl-2.1": "lgpl-2.1-only",
+    "agpl-3.0": "agpl-3.0-only",
+    "odbl": "odbl-1.0",
+    "odc-by": "odc-by-1.0",
+    "pddl": "pddl-1.0",
+    "mpl": "mpl-2.0",
+    "cecill": "cecill-2.1",
+    "cecill-2": "cecill-2.1",
+    "mit-license": "mit",
+    "expat": "mit",
+}
+_WORDS = [
+    (r"creative\s*commons", "cc"),
+    (r"\battribution\b", "by"),
+    (r"\bnon[\s-]?commercial\b", "nc"),
+    (r"\bshare[\s-]?alike\b", "sa"),
+    (r"\bno[\s-]?deriv(?:ative)?s?\b", "nd"),
+    (r"\b(?:license|licence|the|international|unported|generic|public|version)\b", " "),
+    (r"\bv(?=\d)", " "),
+    (r"\bcc\s*0\b", "cc0"),
+]
+_CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)", re.I)
+_UNVERSIONED_CC = re.compile(r"^cc-by(-nc)?(-nd|-sa)?$")
+
+
+def _key(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().strip()
+    for pattern, repl in _WORDS:
+        text = re.sub(pattern, repl, text)
+    tokens = [t for t in re.split(r"[\s_/()\-,;:]+", text) if t]
+    return "-".join(tokens)
+
+
+def license_id(text: str) -> tuple[str | None, str]:
+    """(Zenodo license id or None, a note). The note is empty on an exact match.
+
+    A versionless Creative Commons name is taken as version 4.0 with a note saying so.
+    """
+    url = _CC_URL.search(text)
+    if url:
+        kind, code, version = url.groups()
+        candidate = "cc0-1.0" if kind.lower() == "publicdomain" else f"cc-{code.lower()}-{version}"
+        if candidate in ZENODO_LICENSES:
+            return candidate, ""
+    key = _key(text)
+    if key in ZENODO_LICENSES:
+        return key, ""
+    key = _ALIASES.get(key, key)
+    if key in ZENODO_LICENSES:
+        return key, ""
+    # "cc-by-4" or "cc-by-4-0" → "cc-by-4.0"
+    dotted = re.sub(r"-(\d)(?:-(\d))?$", lambda m: f"-{m.group(1)}.{m.group(2) or 0}", key)
+    dotted = _ALIASES.get(dotted, dotted)
+    if dotted in ZENODO_LICENSES:
+        return dotted, ""
+    if _UNVERSIONED_CC.match(key):
+        return f"{key}-4.0", f'"{text.strip()}" names no version; taken as {key}-4.0'
+    return None, ""
+
+
+def suggest(text: str) -> str:
+    """A hint listing the usual ids, closest first when something is close."""
+    import difflib
+
+    close = difflib.get_close_matches(_key(text), sorted(ZENODO_LICENSES), n=3, cutoff=0.5)
+    usual = ["cc-by-4.0", "cc0-1.0", "etalab-2.0", "cc-by-sa-4.0", "mit"]
+    picks = close + [u for u in usual if u not in close]
+    return "write a license id such as " + ", ".join(picks[:5])
