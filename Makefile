@@ -53,5 +53,13 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# The Debian package, in dist/ (as root it installs python3-venv if missing); see packaging/.
+deb:
+	packaging/build-deb.sh dist
+
+# End to end under a real systemd in a systemd-nspawn container (root; SKIP otherwise).
+e2e: $(STAMP)
+	tests/e2e_systemd/run-e2e.sh
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-run bench-run

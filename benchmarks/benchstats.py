@@ -1,0 +1,44 @@
+"""Small measuring helpers shared by the watch benchmarks."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident set size of a process (default: this one), in MB."""
+    path = f"/proc/{pid or 'self'}/status"
+    with open(path) as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far."""
+    t = os.times()
+    return t.user + t.system
+
+
+def median_p95(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
+
+
+def ratio(ours: float, baseline: float) -> str:
+    """``baseline / ours`` as "N.Nx faster"-style text (>1 means ours is better)."""
+    if ours <= 0:
+        return "inf x"
+    return f"{baseline / ours:.1f}x"
+
+
+def time_command(argv: list[str]) -> float:
+    """Wall time of a command whose output is discarded."""
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started

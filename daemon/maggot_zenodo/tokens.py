@@ -1,0 +1,155 @@
+"""Find the Zenodo token for a dataset: the semaphore owner's own, or the site's.
+
+A token is a password to a Zenodo account, so a token file that group or others could read
+is refused (rather than silently used), and every token read is registered with
+:func:`logs.register_secret` so that no log line can ever show it.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat as stat_module
+from dataclasses import dataclass
+from pathlib import Path
+
+from maggot_zenodo.config import Config, SecretSource
+from maggot_zenodo.logs import register_secret
+
+MAX_TOKEN_FILE = 64 * 1024
+
+
+class TokenError(Exception):
+    """No usable token; ``hint`` says what a sysadmin should do."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        self.message, self.hint = message, hint
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token and the account label the journal keys depositions by (never the token)."""
+
+    value: str
+    account: str
+
+    def __repr__(self) -> str:
+        return f"Token(account={self.account!r}, value=***)"
+
+    __str__ = __repr__
+
+
+def read_token_file(path: Path) -> str:
+    """Read a token file, refusing one that group or others may read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise TokenError(
+            f"The token file {path} does not exist.",
+            f"Put the Zenodo token in {path} (owned by the service user, chmod 600 {path}).",
+        ) from None
+    except OSError as exc:
+        raise TokenError(
+            f"The token file {path} cannot be read ({exc.strerror}).",
+            f"Make it readable by the service user only: chown it and chmod 600 {path}.",
+        ) from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat_module.S_ISREG(st.st_mode):
+            raise TokenError(f"The token file {path} is not a regular file.", "")
+        if st.st_mode & 0o077:
+            raise TokenError(
+                f"The token file {path} is readable by group or others "
+                f"(mode {stat_module.S_IMODE(st.st_mode):04o}); it is refused. "
+                f"Fix: chmod 600 {path}",
+                f"Run: chmod 600 {path}",
+            )
+        data = fh.read(MAX_TOKEN_FILE + 1)
+    if len(data) > MAX_TOKEN_FILE:
+        raise TokenError(f"The token file {path} is far too large to hold a token.", "")
+    return _clean(data.decode("utf-8", errors="replace"), f"the token file {path}")
+
+
+def _clean(text: str, where: str) -> str:
+    value = text.strip()
+    if not value:
+        raise TokenError(f"{where[0].upper()}{where[1:]} is empty.", "Put the Zenodo token in it.")
+    if any(c.isspace() for c in value):
+        raise TokenError(
+            f"{where[0].upper()}{where[1:]} holds more than one word; a token is one word.",
+            "Keep only the token in it, on one line.",
+        )
+    return value
+
+
+def read_source(source: SecretSource) -> str:
+    """Read a secret from a file, a systemd credential or an environment variable."""
+    if source.kind == "file":
+        value = read_token_file(Path(source.value))
+    elif source.kind == "credential":
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            raise TokenError(
+                f"The systemd credential {source.value!r} is configured, but "
+                "$CREDENTIALS_DIRECTORY is not set.",
+                f"Add 'LoadCredential={source.value}:/etc/maggot-zenodo/token' to the unit, "
+                "or use 'token: {file: ...}' outside systemd.",
+            )
+        path = Path(directory) / source.value
+        if not path.exists():
+            raise TokenError(
+                f"The systemd credential {source.value!r} is missing from $CREDENTIALS_DIRECTORY.",
+                f"Check the unit's LoadCredential={source.value}:... line.",
+            )
+        value = read_token_file(path)
+    elif source.kind == "env":
+        raw = os.environ.get(source.value)
+        if raw is None:
+            raise TokenError(
+                f"The environment variable {source.value} is not set.",
+                f"Set {source.value} to the Zenodo token, or configure a token file.",
+            )
+        value = _clean(raw, f"the environment variable {source.value}")
+    else:  # the config schema allows nothing else
+        raise TokenError(f"Unknown token source {source.kind!r}.", "")
+    register_secret(value)
+    return value
+
+
+def owner_name(path: Path) -> str | None:
+    """User name of ``path``'s owner (the link itself is not followed); None if unknown."""
+    try:
+        uid = os.lstat(path).st_uid
+    except OSError:
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def token_for(config: Config, semaphore: Path | None) -> Token:
+    """The token for a dataset whose semaphore is ``semaphore`` (None: no semaphore).
+
+    With ``tokens.owners_dir``, the semaphore owner's file ``owners_dir/<user>`` is used when
+    it exists; otherwise the site token ``zenodo.token``; otherwise a :class:`TokenError`.
+    """
+    owners_dir = config.tokens.owners_dir
+    user = owner_name(semaphore) if (owners_dir and semaphore is not None) else None
+    if owners_dir and user and "/" not in user and not user.startswith("."):
+        candidate = owners_dir / user
+        if os.path.lexists(candidate):
+            value = read_token_file(candidate)
+            register_secret(value)
+            return Token(value, f"user:{user}")
+    if config.zenodo.token is not None:
+        return Token(read_source(config.zenodo.token), "site")
+    if owners_dir:
+        who = f"user {user!r}" if user else "this dataset (no semaphore, so no owner)"
+        raise TokenError(
+            f"No Zenodo token is configured for {who}.",
+            f"Put that user's token in {owners_dir}/{user or '<user>'} (chmod 600), "
+            "or configure a site token zenodo.token.",
+        )
+    raise TokenError("No Zenodo token is configured.", "Set zenodo.token in the configuration.")

@@ -1,0 +1,243 @@
+"""Polling that scales with what changed, not with the size of the storage space.
+
+A folder's mtime changes when an entry is added, removed or renamed in it, so a cycle stats
+every known folder (cheap) and lists only those whose mtime moved; a semaphore touched again
+changes its own mtime, not its folder's, so known semaphores are stat'ed too. Nothing is kept
+about data files: per folder one path and one integer.
+
+Timestamps are coarse (a jiffy on ext4, up to a second on some NFS servers): a folder changed
+twice within one tick keeps its mtime. So a folder listed in one cycle is listed again in the
+next, and at start every folder whose mtime is recent is treated the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..logs import get_logger
+from ..semaphore import semaphore_fingerprint
+from .scanner import SKIPPED_DIRS
+
+log = get_logger(__name__)
+
+# A folder whose mtime is this close to "now" (either side: clocks of NFS servers drift) may
+# still change within the same timestamp tick: list it again next cycle.
+RECENT_NS = 5_000_000_000
+
+
+def _list(folder: str, semaphore: str) -> tuple[list[str], bool] | None:
+    """Subfolder paths of ``folder`` and whether it holds the semaphore; None if unlistable."""
+    subdirs: list[str] = []
+    has_semaphore = False
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in SKIPPED_DIRS:
+                            subdirs.append(entry.path)
+                    elif entry.name == semaphore and entry.is_file(follow_symlinks=False):
+                        has_semaphore = True
+                except OSError:
+                    continue
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("folder cannot be listed", folder=folder, error=exc.strerror or str(exc))
+        return None
+    return subdirs, has_semaphore
+
+
+class TreeState:
+    """What the poller remembers: ``{folder: mtime_ns}`` and ``{semaphore: fingerprint}``."""
+
+    def __init__(self, root: Path, semaphore: str) -> None:
+        self.root = os.fspath(root)
+        self.semaphore = semaphore
+        self.dirs: dict[str, int] = {}
+        self.sems: dict[str, str] = {}
+        self._recheck: set[str] = set()
+        self.last_listed = 0  # folders listed by the last cycle: the cost that matters
+
+    def build(self) -> list[str]:
+        """Forget everything and walk the whole tree; return every semaphore found."""
+        self.dirs, self.sems, self._recheck = {}, {}, set()
+        found: list[str] = []
+        self._add_subtree(self.root, found, time.time_ns())
+        return found
+
+    def _add_subtree(self, top: str, found: list[str], now_ns: int) -> None:
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            if folder in self.dirs:
+                continue
+            try:
+                st = os.lstat(folder)  # before listing: a change after this moves the mtime
+            except OSError:
+                continue
+            if not stat_module.S_ISDIR(st.st_mode):
+                continue
+            listing = _list(folder, self.semaphore)
+            if listing is None:
+                continue
+            self.dirs[folder] = st.st_mtime_ns
+            if abs(now_ns - st.st_mtime_ns) < RECENT_NS:
+                self._recheck.add(folder)
+            subdirs, has_semaphore = listing
+            if has_semaphore:
+                self._note_semaphore(os.path.join(folder, self.semaphore), found)
+            stack.extend(subdirs)
+
+    def _note_semaphore(self, path: str, found: list[str]) -> None:
+        fingerprint = semaphore_fingerprint(Path(path))
+        if fingerprint is not None and self.sems.get(path) != fingerprint:
+            self.sems[path] = fingerprint
+            found.append(path)
+
+    def cycle(self) -> list[str]:
+        """One poll: return the semaphores that appeared or changed since the last one."""
+        now_ns = time.time_ns()
+        recheck, self._recheck = self._recheck, set()
+        to_list: list[str] = []
+        dirs = self.dirs
+        found: list[str] = []
+        if self.root not in dirs:  # missing at start (not yet mounted?) or replaced
+            self._add_subtree(self.root, found, now_ns)
+        for folder, old in list(dirs.items()):
+            try:
+                st = os.lstat(folder)
+            except OSError:
+                del dirs[folder]
+                continue
+            if not stat_module.S_ISDIR(st.st_mode):
+                del dirs[folder]
+                continue
+            if st.st_mtime_ns != old or folder in recheck:
+                dirs[folder] = st.st_mtime_ns
+                to_list.append(folder)
+        known_sems = list(self.sems.items())
+        self.last_listed = len(to_list)
+        for folder in to_list:
+            listing = _list(folder, self.semaphore)
+            if listing is None:
+                dirs.pop(folder, None)
+                continue
+            if dirs.get(folder) is not None and abs(now_ns - dirs[folder]) < RECENT_NS:
+                self._recheck.add(folder)
+            subdirs, has_semaphore = listing
+            for sub in subdirs:
+                if sub not in dirs:
+                    self._add_subtree(sub, found, now_ns)
+            path = os.path.join(folder, self.semaphore)
+            if has_semaphore and path not in self.sems:
+                self._note_semaphore(path, found)
+        for path, old_fp in known_sems:
+            fingerprint = semaphore_fingerprint(Path(path))
+            if fingerprint is None:
+                self.sems.pop(path, None)
+            elif fingerprint != old_fp and self.sems.get(path) != fingerprint:
+                self.sems[path] = fingerprint
+                found.append(path)
+        return found
+
+
+class Poller(threading.Thread):
+    """Polls the tree every ``interval`` seconds and reports semaphores that appeared or changed.
+
+    ``report(semaphore_path, reason)`` gets ``"scan"`` for what the first walk (and each full
+    rescan, every ``rescan_interval`` seconds, 0 = never) finds, ``"poll"`` for changes.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        semaphore: str,
+        interval: float,
+        rescan_interval: float,
+        report: Callable[[str, str], None],
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name="maggot-zenodo-poller", daemon=True)
+        self.state = TreeState(root, semaphore)
+        self.interval = max(0.01, float(interval))
+        self.rescan_interval = float(rescan_interval)
+        self._report = report
+        self._stop_event = stop
+        self.started_at = time.monotonic()
+        self.last_cycle_end: float | None = None
+        self.last_cycle_seconds = 0.0
+        self.cycles = 0
+        self.ready = threading.Event()
+        self._rescan_requested = threading.Event()
+
+    def request_rescan(self) -> None:
+        """Make the next cycle a full walk that reports every semaphore (reason ``scan``)."""
+        self._rescan_requested.set()
+
+    def run(self) -> None:
+        try:
+            self._full_walk("start")
+            self.ready.set()
+            last_rescan = time.monotonic()
+            while not self._stop_event.wait(self.interval):
+                due = self.rescan_interval > 0 and (
+                    time.monotonic() - last_rescan >= self.rescan_interval
+                )
+                if due or self._rescan_requested.is_set():
+                    self._rescan_requested.clear()
+                    self._full_walk("periodic" if due else "requested")
+                    last_rescan = time.monotonic()
+                    continue
+                started = time.monotonic()
+                found = self.state.cycle()
+                self._finish_cycle(started)
+                log.debug(
+                    "poll cycle",
+                    seconds=round(self.last_cycle_seconds, 4),
+                    listed=self.state.last_listed,
+                    found=len(found),
+                )
+                for path in found:
+                    self._report(path, "poll")
+                if found:
+                    log.info("poll found semaphores", count=len(found))
+        except Exception:
+            log.exception("poller stopped on an unexpected error")
+            raise
+        finally:
+            self.ready.set()
+
+    def _full_walk(self, why: str) -> None:
+        started = time.monotonic()
+        found = self.state.build()
+        self._finish_cycle(started)
+        log.info(
+            "poll walk done",
+            why=why,
+            folders=len(self.state.dirs),
+            semaphores=len(found),
+            seconds=round(self.last_cycle_seconds, 3),
+        )
+        for path in found:
+            if self._stop_event.is_set():
+                return
+            self._report(path, "scan")
+
+    def _finish_cycle(self, started: float) -> None:
+        self.last_cycle_end = time.monotonic()
+        self.last_cycle_seconds = self.last_cycle_end - started
+        self.cycles += 1
+
+    def healthy(self) -> bool:
+        """Thread alive, and its last cycle recent for the interval and the tree's size."""
+        if not self.is_alive():
+            return False
+        last = self.last_cycle_end or self.started_at
+        allowed = max(60.0, 3 * self.interval + 4 * self.last_cycle_seconds)
+        return time.monotonic() - last < allowed

@@ -1,0 +1,345 @@
+"""The Watcher: tells the daemon which dataset folders may have a new publication request.
+
+inotify mode: a watchdog observer (see ``inotify.py``) plus a maintenance thread that runs the
+start-up reconciliation scan, the periodic safety rescan, a rescan after every lost-event
+overflow, the scans of folders moved or copied in, and the fall-back to polling when the
+inotify watch limit is hit. poll mode: the scalable poller of ``poller.py``.
+
+``on_trigger(folder, reason)`` is called from the watcher's threads, one call at a time;
+``reason`` is ``"scan"`` (reconciliation: every semaphore found, the caller checks the
+journal), ``"inotify"`` (an event, or a scan of a folder that arrived) or ``"poll"``.
+Event triggers are deduplicated on the semaphore's fingerprint, so the bursts an editor or a
+copy raise cost the caller one call.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..logs import get_logger
+from ..semaphore import semaphore_fingerprint
+from .fstype import resolve_mode
+from .poller import Poller
+from .scanner import find_semaphores
+
+try:  # relies on watchdog 7's inotify internals; without them, poll rather than fail
+    from .inotify import EVENT_FILTER, Hooks, SemaphoreHandler, build_observer
+except ImportError as exc:  # pragma: no cover - depends on the installed watchdog
+    INOTIFY_UNAVAILABLE: str | None = str(exc)
+else:
+    INOTIFY_UNAVAILABLE = None
+
+log = get_logger(__name__)
+
+MAX_USER_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
+_TICK = 1.0  # how often the maintenance thread checks health and timers
+
+
+def read_watch_limit(path: Path = MAX_USER_WATCHES) -> int | None:
+    """The current inotify watch limit per user, if readable."""
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def watch_limit_message(limit: int | None, folders_hint: int | None = None) -> str:
+    """What a sysadmin must do when inotify runs out of watches (pure, for the log line)."""
+    current = str(limit) if limit is not None else "unknown"
+    wanted = max(524288, 2 * (limit or 0), 2 * (folders_hint or 0))
+    return (
+        f"inotify watch limit reached (fs.inotify.max_user_watches = {current}); "
+        f"falling back to polling. Raise it: sysctl -w fs.inotify.max_user_watches={wanted} "
+        f"and persist it in /etc/sysctl.d/"
+    )
+
+
+class Watcher:
+    """Watches ``root`` for the semaphore file; see the module docstring."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        semaphore: str,
+        mode: str,
+        poll_interval: float,
+        rescan_interval: float,
+        on_trigger: Callable[[Path, str], None],
+    ) -> None:
+        self.root = Path(root)
+        self.semaphore = semaphore
+        self.configured_mode = mode
+        self.poll_interval = float(poll_interval)
+        self.rescan_interval = float(rescan_interval)
+        self._on_trigger = on_trigger
+        self._mode, self.fstype = resolve_mode(mode, self.root)
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._requests: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._trigger_lock = threading.Lock()
+        self._reported: dict[str, str] = {}
+        self._observer: Any = None
+        self._hooks: Hooks | None = None
+        self._poller: Poller | None = None
+        self._thread: threading.Thread | None = None
+        self.stats = {"triggers": 0, "rescans": 0, "overflows": 0, "fallbacks": 0, "watches": 0}
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """``inotify`` or ``poll`` (``poll`` after a fall-back)."""
+        return self._mode
+
+    def start(self) -> None:
+        """Start watching; returns at once (watches are placed in the background)."""
+        if self._thread is not None:
+            raise RuntimeError("Watcher already started")
+        log.info(
+            "watch mode chosen",
+            mode=self._mode,
+            configured=self.configured_mode,
+            fstype=self.fstype,
+            root=str(self.root),
+        )
+        self._thread = threading.Thread(target=self._run, name="maggot-zenodo-watch", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """True once watches are placed (or the first poll walk is done) and the start-up
+        scan has reported what it found."""
+        return self._ready.wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop every thread of the watcher; safe to call twice."""
+        self._stop.set()
+        self._requests.put(("stop", ""))
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._stop_observer()
+        if self._poller is not None:
+            self._poller.join(timeout)
+
+    def alive(self) -> bool:
+        """For the health check: every thread the current mode needs runs, and polls are recent."""
+        if self._thread is None or not self._thread.is_alive() or self._stop.is_set():
+            return False
+        if not self._ready.is_set():
+            return True  # still placing watches or walking for the first time
+        if self._mode == "poll":
+            return self._poller is not None and self._poller.healthy()
+        observer = self._observer
+        return observer is not None and observer.is_alive() and observer.emitters_alive()
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def _report(self, semaphore_path: str, reason: str, *, force: bool = False) -> None:
+        fingerprint = semaphore_fingerprint(Path(semaphore_path))
+        if fingerprint is None:
+            return
+        with self._trigger_lock:
+            if not force and self._reported.get(semaphore_path) == fingerprint:
+                return
+            self._reported[semaphore_path] = fingerprint
+            self.stats["triggers"] += 1
+            try:
+                self._on_trigger(Path(os.path.dirname(semaphore_path)), reason)
+            except Exception:
+                log.exception("on_trigger failed", folder=os.path.dirname(semaphore_path))
+
+    def _full_scan(self, why: str) -> None:
+        started = time.monotonic()
+        count = 0
+        for path in find_semaphores(self.root, self.semaphore):
+            if self._stop.is_set():
+                return
+            self._report(os.fspath(path), "scan", force=True)
+            count += 1
+        self.stats["rescans"] += 1
+        log.info(
+            "rescan done",
+            why=why,
+            semaphores=count,
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    def _scan_arrivals(self, folders: set[str]) -> None:
+        # A folder whose ancestor is also queued is covered by the ancestor's scan.
+        for folder in sorted(folders):
+            parent = os.path.dirname(folder)
+            covered = False
+            while parent and parent != os.path.dirname(parent):
+                if parent in folders:
+                    covered = True
+                    break
+                parent = os.path.dirname(parent)
+            if covered:
+                continue
+            for path in find_semaphores(Path(folder), self.semaphore):
+                self._report(os.fspath(path), "inotify")
+
+    # -- inotify mode ---------------------------------------------------------------------
+
+    def _on_watch_limit(self, path: str) -> None:
+        self._requests.put(("watch_limit", path))
+
+    def _on_overflow(self) -> None:
+        self.stats["overflows"] += 1
+        log.warning("inotify queue overflowed: events were lost, rescanning")
+        self._requests.put(("rescan", "overflow"))
+
+    def _start_observer(self) -> bool:
+        """Place the watches; False when the watch limit forces polling."""
+        self._hooks = Hooks(on_watch_limit=self._on_watch_limit, on_overflow=self._on_overflow)
+        handler = SemaphoreHandler(
+            self.semaphore,
+            on_semaphore=lambda p: self._report(p, "inotify"),
+            on_folder=lambda p: self._requests.put(("arrival", p)),
+        )
+        started = time.monotonic()
+        observer = build_observer(self._hooks)
+        observer.schedule(handler, os.fspath(self.root), recursive=True, event_filter=EVENT_FILTER)
+        try:
+            observer.start()
+        except OSError as exc:
+            observer.stop()
+            if exc.errno == errno.ENOSPC:
+                return False
+            raise
+        self._observer = observer
+        if self._hooks.watch_limit_hit:
+            return False
+        self.stats["watches"] = observer.watch_count()
+        log.info(
+            "inotify watches placed",
+            watches=self.stats["watches"],
+            seconds=round(time.monotonic() - started, 3),
+        )
+        return True
+
+    def _stop_observer(self) -> None:
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            try:
+                observer.stop()
+                observer.join(10)
+            except Exception:
+                log.exception("stopping the inotify observer failed")
+
+    def _fall_back_to_polling(self) -> None:
+        count = self._observer.watch_count() if self._observer is not None else 0
+        self._stop_observer()
+        self.stats["fallbacks"] += 1
+        log.error(watch_limit_message(read_watch_limit(), count), root=str(self.root))
+        self._mode = "poll"
+        self._start_poller()
+
+    def _run_inotify(self) -> None:
+        if INOTIFY_UNAVAILABLE is not None:
+            log.error("inotify support unavailable, polling", error=INOTIFY_UNAVAILABLE)
+            self._mode = "poll"
+            self._start_poller()
+            return
+        try:
+            placed = self._start_observer()
+        except OSError as exc:
+            log.error(
+                "inotify cannot watch the storage root, falling back to polling",
+                root=str(self.root),
+                error=exc.strerror or str(exc),
+            )
+            self._mode = "poll"
+            self._start_poller()
+            return
+        if not placed:
+            self._fall_back_to_polling()
+            return
+        self._full_scan("start")
+        self._ready.set()
+        last_rescan = time.monotonic()
+        root_lost_logged = False
+        while not self._stop.is_set():
+            requests = self._drain(_TICK)
+            if self._stop.is_set():
+                return
+            kinds = {kind for kind, _ in requests}
+            if "watch_limit" in kinds:
+                self._fall_back_to_polling()
+                return
+            if self._observer is None or not self._observer.emitters_alive():
+                if not root_lost_logged:
+                    log.warning("the watch on the storage root was lost", root=str(self.root))
+                    root_lost_logged = True
+                if not self.root.is_dir():
+                    continue
+                self._stop_observer()
+                try:
+                    placed = self._start_observer()
+                except OSError as exc:  # gone again meanwhile: retry at the next tick
+                    log.warning("cannot watch the storage root yet", error=exc.strerror or str(exc))
+                    continue
+                if not placed:
+                    self._fall_back_to_polling()
+                    return
+                root_lost_logged = False
+                kinds.add("rescan")
+                requests.append(("rescan", "lost watch"))
+            elapsed = time.monotonic() - last_rescan
+            due = self.rescan_interval > 0 and elapsed >= self.rescan_interval
+            if "rescan" in kinds or due:
+                whys = sorted({why for kind, why in requests if kind == "rescan"} or {"periodic"})
+                self._full_scan("+".join(whys))
+                last_rescan = time.monotonic()
+                continue  # a full scan covers any arrival
+            arrivals = {path for kind, path in requests if kind == "arrival"}
+            if arrivals:
+                self._scan_arrivals(arrivals)
+
+    def _drain(self, timeout: float) -> list[tuple[str, str]]:
+        try:
+            items = [self._requests.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                items.append(self._requests.get_nowait())
+            except queue.Empty:
+                return items
+
+    # -- poll mode ------------------------------------------------------------------------
+
+    def _start_poller(self) -> None:
+        self._poller = Poller(
+            self.root,
+            self.semaphore,
+            self.poll_interval,
+            self.rescan_interval,
+            report=lambda path, reason: self._report(path, reason, force=reason == "scan"),
+            stop=self._stop,
+        )
+        self._poller.start()
+        while not self._stop.is_set() and not self._poller.ready.wait(_TICK):
+            pass
+        if self._poller.is_alive():
+            self._ready.set()
+
+    def _run(self) -> None:
+        try:
+            if self._mode == "inotify":
+                self._run_inotify()
+            else:
+                self._start_poller()
+            if self._mode == "poll":
+                self._stop.wait()
+        except Exception:
+            log.exception("the watcher stopped on an unexpected error", root=str(self.root))
+        finally:
+            if self._stop.is_set():  # stop() may have run while the watches were being placed
+                self._stop_observer()

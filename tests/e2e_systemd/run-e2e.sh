@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make e2e`: the end-to-end test under a real systemd (tests/e2e_systemd/test_systemd_e2e.py).
+#
+# Root only. Prints SKIP and exits 0 when not root or when this host cannot boot a container;
+# set MAGGOT_E2E_REQUIRED=1 (CI) to turn those skips into failures. Installs systemd-container
+# and debootstrap when missing. Everything it starts (container, emulator) is stopped by the
+# test's fixtures, and the machine file in /run/systemd/machines removed, even on failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+python=${PYTHON:-.venv/bin/python}
+
+skip() {
+    echo "SKIP e2e: $*"
+    if [ "${MAGGOT_E2E_REQUIRED:-0}" = 1 ]; then exit 1; fi
+    exit 0
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root (systemd-nspawn, debootstrap)"
+missing=()
+command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "e2e: installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
+        >/dev/null || skip "cannot install ${missing[*]}"
+fi
+# nspawn needs a cgroup2 hierarchy it may write to, and a /run/systemd for the machine file.
+[ -w /sys/fs/cgroup ] || skip "/sys/fs/cgroup is not writable: cannot boot a container here"
+mkdir -p /run/systemd/machines || skip "cannot create /run/systemd/machines"
+
+start=$(date +%s)
+MAGGOT_E2E=1 "$python" -m pytest -p no:cacheprovider -m systemd -o addopts="" -rA -v -s \
+    tests/e2e_systemd/test_systemd_e2e.py "$@"
+rc=$?
+echo "e2e: $(( $(date +%s) - start )) s, pytest exit code $rc"
+if [ $rc = 0 ] && [ -e e2e-run/last/SKIPPED ]; then
+    skip "$(cat e2e-run/last/SKIPPED)"
+fi
+exit $rc

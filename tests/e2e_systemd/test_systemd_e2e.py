@@ -1,0 +1,415 @@
+"""End to end under a real systemd: the Debian package installed in a booted bookworm container.
+
+Run by ``make e2e`` (root; sets MAGGOT_E2E=1). Elsewhere, e.g. inside ``make test``, the module
+is skipped: it boots a container and takes about a minute. The tests run in file order and
+share one container: install → sandbox probe → start → publish → kill -9 → watchdog →
+upgrade → stop → purge.
+
+Real parts only: systemd 252 as PID 1 (systemd-nspawn), the .deb built from the working tree,
+the Zenodo emulator on the host's loopback (the container shares the host's network), the
+storage space a host folder bind-mounted at /opt/data, the token through LoadCredential=.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from nspawn_machine import Machine, MachineError, boot_blockers, exposure, wait_for
+
+pytestmark = pytest.mark.systemd
+
+PROJECT = Path(__file__).resolve().parents[2]
+SAMPLE = PROJECT.parent / "shared" / "samples" / "storage" / "frim1"
+UNIT = "maggot-zenodo.service"
+DROPINS = "/etc/systemd/system/maggot-zenodo.service.d"
+STORAGE_GID = 2500  # the storage's group, "maggot", the same number on the host and inside
+TOKEN = "e2e-" + secrets.token_hex(20)
+MAX_EXPOSURE = 2.0
+
+
+def _enabled() -> str | None:
+    if os.environ.get("MAGGOT_E2E") != "1":
+        return "end-to-end under systemd runs with `make e2e` (MAGGOT_E2E=1)"
+    return boot_blockers()
+
+
+if _enabled():
+    pytest.skip(_enabled() or "", allow_module_level=True)
+
+
+def _daemon_missing() -> str | None:
+    """The daemon is written in parallel with this harness: say clearly what is missing."""
+    pkg = PROJECT / "daemon" / "maggot_zenodo"
+    for part in ("service.py", "emulator/main.py", "publish.py"):
+        if not (pkg / part).exists():
+            return f"maggot_zenodo/{part} does not exist yet"
+    return None
+
+
+needs_daemon = pytest.mark.skipif(
+    _daemon_missing() is not None and os.environ.get("MAGGOT_E2E_REQUIRED") != "1",
+    reason=f"the daemon is not there yet: {_daemon_missing()}",
+)
+
+
+# -- fixtures: everything once per module ---------------------------------------------------
+@pytest.fixture(scope="module")
+def workdir() -> Iterator[Path]:
+    path = PROJECT / "e2e-run" / "last"  # the previous run's logs are replaced
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path / "rootfs", ignore_errors=True)  # ~300 MB; logs stay for a post-mortem
+
+
+@pytest.fixture(scope="module")
+def deb(workdir: Path) -> Path:
+    given = os.environ.get("MAGGOT_E2E_DEB")
+    if given:
+        return Path(given).resolve()
+    subprocess.run([str(PROJECT / "packaging" / "build-deb.sh"), str(workdir / "dist")], check=True)
+    (found,) = (workdir / "dist").glob("maggot-zenodo_*.deb")
+    return found
+
+
+@pytest.fixture(scope="module")
+def storage(workdir: Path) -> Path:
+    """The storage space: group-owned by the storage's group, setgid folders, no access for
+    others, so the service reaches it only through SupplementaryGroups= as documented."""
+    root = workdir / "storage"
+    root.mkdir()
+    os.chown(root, 0, STORAGE_GID)
+    os.chmod(root, 0o2770)  # noqa: S103 - group-only, as a real storage space
+    return root
+
+
+@pytest.fixture(scope="module")
+def machine(workdir: Path, deb: Path, storage: Path) -> Iterator[Machine]:
+    rootfs = workdir / "rootfs"
+    m = Machine(rootfs, f"mz-e2e-{os.getpid()}", binds=[(storage, "/opt/data")])
+    try:
+        subprocess.run([str(Path(__file__).with_name("rootfs.sh")), str(rootfs)], check=True)
+        shutil.copy(deb, rootfs / "root" / deb.name)
+        m.start()
+    except (subprocess.CalledProcessError, MachineError, TimeoutError) as exc:
+        m.stop()
+        # This host cannot boot a container (no mirror, no cgroup access, ...): a SKIP that
+        # run-e2e.sh prints, unless CI demands the real run.
+        if os.environ.get("MAGGOT_E2E_REQUIRED") == "1":
+            raise
+        (workdir / "SKIPPED").write_text(f"cannot boot a container here: {exc}\n")
+        pytest.skip(f"cannot boot a container here: {exc}")
+    try:
+        m.run(["groupadd", "-g", str(STORAGE_GID), "maggot"])
+        m.run(["dpkg", "-i", f"/root/{deb.name}"], timeout=120)
+        yield m
+        (workdir / "journal.json").write_text(m.journal_text(), encoding="utf-8")
+    finally:
+        m.stop()
+
+
+@pytest.fixture(scope="module")
+def emulator(workdir: Path) -> Iterator[str]:
+    if _daemon_missing():
+        pytest.skip(f"the daemon is not there yet: {_daemon_missing()}")
+    log = open(workdir / "emulator.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "maggot_zenodo", "emulator", "--host", "127.0.0.1"),
+            *("--port", "0", "--token", TOKEN, "--data", str(workdir / "emulator"), "--quiet"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().decode().strip()
+        assert base.startswith("http://127.0.0.1:"), f"emulator printed {base!r}"
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def configured(machine: Machine, emulator: str) -> Machine:
+    """What the README tells a sysadmin to do: config, root-only token, storage drop-in."""
+    config = textwrap.dedent(f"""\
+        storage:
+          root: /opt/data
+          watch: inotify
+          settle: 1
+        zenodo:
+          url: {emulator}
+          token: {{credential: zenodo-token}}
+          max_retries: 2
+        shutdown_timeout: 10
+        log_level: debug
+        """)
+    machine.write("/etc/maggot-zenodo/config.yaml", config, mode=0o640)
+    machine.write("/etc/maggot-zenodo/token", TOKEN + "\n", mode=0o600)
+    storage_conf = (PROJECT / "systemd/maggot-zenodo.service.d/storage.conf.example").read_text()
+    machine.write(f"{DROPINS}/storage.conf", storage_conf)
+    # Test-only: a short watchdog so that a hung process is caught in seconds, not a minute.
+    machine.write(f"{DROPINS}/e2e-watchdog.conf", "[Service]\nWatchdogSec=5s\nTimeoutAbortSec=5s\n")
+    machine.systemctl("daemon-reload")
+    return machine
+
+
+def emulator_depositions(base: str) -> list[dict]:
+    with urllib.request.urlopen(f"{base}/_emulator/state", timeout=10) as resp:  # noqa: S310
+        state = json.load(resp)
+    deps = state.get("depositions", state) if isinstance(state, dict) else state
+    return list(deps.values()) if isinstance(deps, dict) else list(deps)
+
+
+def status_file(folder: Path) -> dict | None:
+    try:
+        data = yaml.safe_load((folder / "META_zenodo.txt").read_text(encoding="utf-8"))
+    except (FileNotFoundError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def wait_active(m: Machine, restarts: int | None, old_pid: str | None = None) -> dict[str, str]:
+    """Wait until the unit runs again with a new main process (and, if given, the count of
+    automatic restarts systemd made)."""
+
+    def probe() -> dict[str, str] | None:
+        s = m.show(UNIT, "ActiveState", "SubState", "MainPID", "NRestarts", "StatusText")
+        ok = s["ActiveState"] == "active" and s["SubState"] == "running"
+        ok = ok and restarts in (None, int(s["NRestarts"]))
+        ok = ok and s["MainPID"] not in ("0", old_pid)
+        return s if ok else None
+
+    return wait_for(probe, 60, f"{UNIT} active again with NRestarts={restarts}", step=0.2)
+
+
+# -- the package and the unit, without the daemon -------------------------------------------
+def test_package_installs_user_config_and_unit(machine: Machine) -> None:
+    status = machine.run(["dpkg-query", "-W", "-f=${Status} ${Version}", "maggot-zenodo"]).stdout
+    assert status.startswith("install ok installed ")
+    version = machine.run(["maggot-zenodo", "--version"]).stdout
+    assert version.strip() == f"maggot-zenodo {status.split()[-1]}"
+    assert machine.run(["getent", "passwd", "maggot-zenodo"]).stdout.split(":")[6].strip() in (
+        "/usr/sbin/nologin",
+        "/sbin/nologin",
+    )
+    perms = machine.run(
+        ["stat", "-c", "%a %U %G", "/etc/maggot-zenodo", "/etc/maggot-zenodo/config.yaml"]
+    )
+    assert perms.stdout.split("\n")[:2] == ["750 root maggot-zenodo", "640 root maggot-zenodo"]
+    # Not started, not enabled, until a sysadmin has configured it.
+    state = machine.run(["systemctl", "is-enabled", UNIT, "--no-pager"], check=False)
+    assert state.stdout.strip() == "disabled", state
+    assert machine.show(UNIT, "ActiveState") == {"ActiveState": "inactive"}
+
+
+def test_unit_verifies_and_exposure_is_low(machine: Machine, workdir: Path) -> None:
+    verify = machine.run(["systemd-analyze", "verify", UNIT], check=False)
+    assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
+    security = machine.run(["systemd-analyze", "security", "--no-pager", UNIT], check=False)
+    figure = exposure(security.stdout, UNIT)
+    (workdir / "security.txt").write_text(security.stdout, encoding="utf-8")
+    print(f"\nsystemd-analyze security {UNIT} (installed, systemd 252): exposure {figure}")
+    assert figure <= MAX_EXPOSURE, security.stdout
+
+
+PROBE = r"""
+import os, sys, ctypes, json, pathlib
+import maggot_zenodo.cli, yaml, jsonschema, requests, structlog, watchdog.observers
+from systemd import daemon, journal
+cred = pathlib.Path(os.environ["CREDENTIALS_DIRECTORY"], "zenodo-token").read_text().strip()
+results = {"token_len": len(cred), "uid": os.getuid(), "groups": sorted(os.getgroups())}
+for path in ("/etc/probe", "/usr/probe", "/opt/probe"):
+    try:
+        open(path, "w").close(); results[path] = "writable"
+    except OSError as exc:
+        results[path] = exc.strerror
+for path in ("/var/lib/maggot-zenodo/probe", "/opt/data/probe"):
+    open(path, "w").close(); os.unlink(path); results[path] = "writable"
+from watchdog.events import FileSystemEventHandler
+from watchdog.observers.inotify import InotifyObserver
+observer = InotifyObserver()  # inotify through ctypes, under MemoryDenyWriteExecute
+observer.schedule(FileSystemEventHandler(), "/opt/data", recursive=True)
+observer.start(); observer.stop(); observer.join(10)
+try:
+    os.setgroups([])
+    results["setgroups"] = "allowed"
+except OSError as exc:
+    results["setgroups"] = exc.strerror
+journal.send("sandbox probe", PROBE_RESULT=json.dumps(results, sort_keys=True))
+"""
+
+
+def test_python_runs_under_the_sandbox(machine: Machine) -> None:
+    """CPython, the venv, inotify through ctypes, journald and the credential all work under
+    the unit's hardening (MemoryDenyWriteExecute, syscall filter...), with the daemon replaced
+    by a probe: this checks the unit even before the daemon exists."""
+    machine.write("/etc/maggot-zenodo/token", TOKEN + "\n", mode=0o600)
+    machine.write("/usr/local/lib/mz-probe.py", PROBE)
+    storage_conf = (PROJECT / "systemd/maggot-zenodo.service.d/storage.conf.example").read_text()
+    machine.write(f"{DROPINS}/storage.conf", storage_conf)
+    machine.write(
+        f"{DROPINS}/zz-probe.conf",
+        "[Service]\nType=oneshot\nExecStart=\n"
+        "ExecStart=/opt/venvs/maggot-zenodo/bin/python /usr/local/lib/mz-probe.py\n",
+    )
+    try:
+        machine.systemctl("daemon-reload")
+        machine.systemctl("start", UNIT, check=False)
+        result = machine.show(UNIT, "Result", "ExecMainStatus")
+        entries = [e for e in machine.journal("-u", UNIT) if "PROBE_RESULT" in e]
+        assert result == {"Result": "success", "ExecMainStatus": "0"}, (
+            result,
+            machine.run(["journalctl", "-u", UNIT, "--no-pager", "-n", "30"]).stdout,
+        )
+    finally:
+        machine.run(["rm", "-f", f"{DROPINS}/zz-probe.conf", f"{DROPINS}/storage.conf"])
+        machine.systemctl("daemon-reload")
+        machine.systemctl("reset-failed", UNIT, check=False)
+    probe = json.loads(str(entries[-1]["PROBE_RESULT"]))
+    assert probe["token_len"] == len(TOKEN)
+    assert probe["uid"] != 0 and STORAGE_GID in probe["groups"]
+    assert probe["/etc/probe"] == "Read-only file system"
+    assert probe["/usr/probe"] == "Read-only file system"
+    assert probe["/opt/probe"] == "Read-only file system"
+    assert probe["/opt/data/probe"] == probe["/var/lib/maggot-zenodo/probe"] == "writable"
+    assert probe["setgroups"] == "Operation not permitted"
+
+
+# -- the daemon under systemd ----------------------------------------------------------------
+@needs_daemon
+def test_start_returns_when_ready_with_live_status(configured: Machine) -> None:
+    started = time.monotonic()
+    configured.systemctl("start", UNIT)  # Type=notify: returns once READY=1 arrived
+    print(f"\nsystemctl start took {time.monotonic() - started:.2f} s")
+    s = configured.show(UNIT, "ActiveState", "SubState", "StatusText", "NRestarts", "MainPID")
+    assert s["ActiveState"] == "active" and s["SubState"] == "running", s
+    assert s["NRestarts"] == "0" and s["MainPID"] != "0"
+    assert any(ch.isdigit() for ch in s["StatusText"]), f"StatusText: {s['StatusText']!r}"
+
+
+def _copy_dataset(storage: Path) -> Path:
+    if not SAMPLE.is_dir():
+        pytest.skip(f"{SAMPLE} is not available")
+    folder = storage / SAMPLE.name
+    shutil.copytree(SAMPLE, folder)
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, 0, STORAGE_GID)
+        os.chmod(path, 0o2770 if path.is_dir() else 0o660)
+    return folder
+
+
+@needs_daemon
+def test_semaphore_publishes_and_journal_has_fields_not_token(
+    configured: Machine, storage: Path, emulator: str
+) -> None:
+    folder = _copy_dataset(storage)
+    (folder / "META_datafile_ok.txt").touch()  # by the host, into the bind mount
+    status = wait_for(
+        lambda: (s := status_file(folder)) and s.get("status") in ("draft", "published") and s,
+        90,
+        "META_zenodo.txt with a deposit link",
+        step=0.2,
+    )
+    assert status["deposit_url"].startswith(emulator)
+    deps = emulator_depositions(emulator)
+    assert [d["id"] for d in deps] == [status["deposition_id"]]
+    entries = configured.journal("-u", UNIT)
+    with_dataset = [e for e in entries if "frim1" in str(e.get("DATASET", ""))]
+    assert with_dataset, "no journal entry with DATASET=...frim1"
+    assert any(str(e.get("DEPOSITION_ID")) == str(status["deposition_id"]) for e in entries)
+    assert any(e.get("STATUS") in ("draft", "published") for e in with_dataset)
+    live = wait_for(
+        lambda: (
+            re.search(r"\b1 done\b", t := configured.show(UNIT, "StatusText")["StatusText"]) and t
+        ),
+        30,
+        "StatusText counting the dataset as done",
+    )
+    print(f"\nStatusText: {live}")
+    assert TOKEN not in configured.journal_text(), "the token is in the journal"
+    assert TOKEN not in (folder / "META_zenodo.txt").read_text(encoding="utf-8")
+
+
+@needs_daemon
+def test_kill_9_restarts_without_a_second_deposition(
+    configured: Machine, storage: Path, emulator: str
+) -> None:
+    old_pid = configured.show(UNIT, "MainPID")["MainPID"]
+    configured.systemctl("kill", "-s", "KILL", UNIT)
+    wait_active(configured, restarts=1, old_pid=old_pid)
+    folder = storage / SAMPLE.name
+    before = status_file(folder)
+    assert before is not None
+    time.sleep(0.01)  # a distinct mtime for the semaphore (ns clock), not a wait for an event
+    (folder / "META_datafile_ok.txt").touch()
+    after = wait_for(
+        lambda: (s := status_file(folder)) and s.get("updated") != before.get("updated") and s,
+        90,
+        "META_zenodo.txt rewritten after the restart",
+        step=0.2,
+    )
+    assert after["deposition_id"] == before["deposition_id"]
+    assert len(emulator_depositions(emulator)) == 1
+
+
+@needs_daemon
+def test_watchdog_kills_a_hung_process_and_restarts_it(configured: Machine) -> None:
+    old_pid = configured.show(UNIT, "MainPID")["MainPID"]
+    configured.systemctl("kill", "--kill-whom=main", "-s", "STOP", UNIT)
+    wait_active(configured, restarts=2, old_pid=old_pid)
+    messages = [str(e.get("MESSAGE", "")) for e in configured.journal("-u", UNIT)]
+    assert any("Watchdog timeout" in m for m in messages), messages[-10:]
+
+
+@needs_daemon
+def test_upgrade_restarts_the_running_service_and_keeps_state(
+    configured: Machine, deb: Path
+) -> None:
+    before = configured.show(UNIT, "MainPID")
+    configured.run(["dpkg", "-i", f"/root/{deb.name}"], timeout=120)  # same version: an upgrade
+    after = wait_active(configured, restarts=None, old_pid=before["MainPID"])
+    assert after["MainPID"] != before["MainPID"]
+    state = configured.run(["stat", "-c", "%U %s", "/var/lib/maggot-zenodo/state.db"]).stdout
+    owner, size = state.split()
+    assert owner == "maggot-zenodo" and int(size) > 0
+
+
+@needs_daemon
+def test_stop_is_clean(configured: Machine) -> None:
+    configured.systemctl("stop", UNIT)
+    s = configured.show(UNIT, "ActiveState", "Result", "ExecMainStatus")
+    assert s == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}, s
+
+
+def test_purge_removes_program_state_and_overrides(machine: Machine) -> None:
+    machine.systemctl("stop", UNIT, check=False)
+    machine.run(["dpkg", "--purge", "maggot-zenodo"], timeout=120)
+    gone = ["/opt/venvs/maggot-zenodo", "/usr/bin/maggot-zenodo", "/var/lib/maggot-zenodo"]
+    gone += ["/lib/systemd/system/maggot-zenodo.service", "/etc/maggot-zenodo/config.yaml"]
+    left = machine.run(["ls", "-d", *gone], check=False).stdout.split()
+    assert left == []
+    assert "maggot" not in machine.run(["dpkg-statoverride", "--list"]).stdout
+    # The admin's token and the system user stay (Debian policy: its uid may own files).
+    assert machine.run(["test", "-f", "/etc/maggot-zenodo/token"], check=False).returncode == 0
+    assert machine.run(["getent", "passwd", "maggot-zenodo"], check=False).returncode == 0

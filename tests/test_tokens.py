@@ -1,0 +1,112 @@
+"""tokens: sources, permission check, owners_dir, and no token in any message or repr."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+import pytest
+
+from maggot_zenodo.config import parse_config
+from maggot_zenodo.logs import scrub
+from maggot_zenodo.tokens import TokenError, read_token_file, token_for
+
+SECRET = "tok-SECRET-1234567890abcdef"
+
+
+def _config(tmp_path: Path, **zenodo) -> object:
+    data = {"storage": {"root": str(tmp_path)}, "zenodo": zenodo}
+    return parse_config(data, base_dir=tmp_path)
+
+
+def _token_file(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_file_token_is_stripped_and_registered(tmp_path):
+    f = _token_file(tmp_path / "token", f"  {SECRET}\n")
+    tok = token_for(_config(tmp_path, token={"file": str(f)}), None)
+    assert tok.value == SECRET
+    assert tok.account == "site"
+    assert SECRET not in repr(tok) and SECRET not in str(tok)
+    assert scrub(f"x {SECRET} y") == "x *** y"
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_file_readable_by_others_is_refused_with_fix(tmp_path, mode):
+    f = _token_file(tmp_path / "token", SECRET, mode)
+    with pytest.raises(TokenError) as err:
+        read_token_file(f)
+    assert f"chmod 600 {f}" in err.value.hint
+    assert SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["", "  \n\n"])
+def test_empty_token_file_is_an_error(tmp_path, text):
+    f = _token_file(tmp_path / "token", text)
+    with pytest.raises(TokenError, match="empty"):
+        read_token_file(f)
+
+
+def test_missing_token_file(tmp_path):
+    with pytest.raises(TokenError, match="does not exist"):
+        read_token_file(tmp_path / "nope")
+
+
+def test_env_token(tmp_path, monkeypatch):
+    monkeypatch.setenv("MZ_TEST_TOKEN", SECRET + "\n")
+    assert token_for(_config(tmp_path, token={"env": "MZ_TEST_TOKEN"}), None).value == SECRET
+    monkeypatch.delenv("MZ_TEST_TOKEN")
+    with pytest.raises(TokenError, match="MZ_TEST_TOKEN is not set"):
+        token_for(_config(tmp_path, token={"env": "MZ_TEST_TOKEN"}), None)
+
+
+def test_systemd_credential(tmp_path, monkeypatch):
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    _token_file(creds / "zenodo-token", SECRET, 0o400)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    cfg = _config(tmp_path, token={"credential": "zenodo-token"})
+    assert token_for(cfg, None).value == SECRET
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    with pytest.raises(TokenError, match="CREDENTIALS_DIRECTORY"):
+        token_for(cfg, None)
+
+
+def test_owner_token_wins_then_site_token(tmp_path):
+    owners = tmp_path / "tokens.d"
+    owners.mkdir()
+    sem = tmp_path / "META_datafile_ok.txt"
+    sem.touch()
+    user = pwd.getpwuid(os.lstat(sem).st_uid).pw_name
+    site = _token_file(tmp_path / "site", "site-token-xyz")
+    data = {
+        "storage": {"root": str(tmp_path)},
+        "zenodo": {"token": {"file": str(site)}},
+        "tokens": {"owners_dir": str(owners)},
+    }
+    cfg = parse_config(data, base_dir=tmp_path)
+    assert token_for(cfg, sem).value == "site-token-xyz"  # no file for the owner yet
+    _token_file(owners / user, SECRET)
+    tok = token_for(cfg, sem)
+    assert (tok.value, tok.account) == (SECRET, f"user:{user}")
+    (owners / user).chmod(0o644)
+    with pytest.raises(TokenError, match="chmod 600"):
+        token_for(cfg, sem)
+
+
+def test_owners_dir_without_site_token_names_the_user(tmp_path):
+    owners = tmp_path / "tokens.d"
+    owners.mkdir()
+    sem = tmp_path / "META_datafile_ok.txt"
+    sem.touch()
+    cfg = parse_config(
+        {"storage": {"root": str(tmp_path)}, "zenodo": {}, "tokens": {"owners_dir": str(owners)}},
+        base_dir=tmp_path,
+    )
+    user = pwd.getpwuid(os.getuid()).pw_name
+    with pytest.raises(TokenError, match=user):
+        token_for(cfg, sem)

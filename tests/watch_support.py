@@ -1,0 +1,74 @@
+"""Helpers for the watch tests: a trigger recorder and deadline-based waiting."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from maggot_zenodo.watch import Watcher
+
+SEM = "META_datafile_ok.txt"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.01) -> bool:
+    """Poll ``predicate`` until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+class Recorder:
+    """Collects ``on_trigger`` calls; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[tuple[Path, str]] = []
+
+    def __call__(self, folder: Path, reason: str) -> None:
+        with self._lock:
+            self.calls.append((folder, reason))
+
+    def count(self, folder: Path, reason: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for f, r in self.calls if f == folder and (reason is None or r == reason))
+
+    def folders(self) -> set[Path]:
+        with self._lock:
+            return {f for f, _ in self.calls}
+
+    def wait(self, folder: Path, times: int = 1, timeout: float = 10.0) -> bool:
+        return wait_for(lambda: self.count(folder) >= times, timeout)
+
+
+def make_dataset(folder: Path, semaphore: bool = False, files: int = 2) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "META_ds.json").write_text('{"title": "x"}')
+    for i in range(files):
+        (folder / f"data{i}.csv").write_text("a,b\n1,2\n")
+    if semaphore:
+        (folder / SEM).write_text("")
+    return folder
+
+
+@contextmanager
+def running(
+    root: Path,
+    mode: str,
+    recorder: Recorder,
+    *,
+    poll_interval: float = 0.05,
+    rescan_interval: float = 0,
+) -> Iterator[Watcher]:
+    watcher = Watcher(root, SEM, mode, poll_interval, rescan_interval, recorder)
+    watcher.start()
+    try:
+        assert watcher.wait_ready(30), "watcher never became ready"
+        yield watcher
+    finally:
+        watcher.stop()
