@@ -319,7 +319,7 @@ class ZenodoClient:
                     "zenodo request",
                     method=method,
                     path=path,
-                    status=None,
+                    http_status=None,
                     error=reason,
                     duration_ms=duration_ms,
                     attempt=attempt,
@@ -330,7 +330,7 @@ class ZenodoClient:
                     "zenodo request",
                     method=method,
                     path=path,
-                    status=status,
+                    http_status=status,
                     duration_ms=duration_ms,
                     attempt=attempt,
                 )
