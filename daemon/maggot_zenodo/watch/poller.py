@@ -21,36 +21,13 @@ from pathlib import Path
 
 from ..logs import get_logger
 from ..semaphore import semaphore_fingerprint
-from .scanner import SKIPPED_DIRS
+from .scanner import list_folder
 
 log = get_logger(__name__)
 
 # A folder whose mtime is this close to "now" (either side: clocks of NFS servers drift) may
 # still change within the same timestamp tick: list it again next cycle.
 RECENT_NS = 5_000_000_000
-
-
-def _list(folder: str, semaphore: str) -> tuple[list[str], bool] | None:
-    """Subfolder paths of ``folder`` and whether it holds the semaphore; None if unlistable."""
-    subdirs: list[str] = []
-    has_semaphore = False
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.name not in SKIPPED_DIRS:
-                            subdirs.append(entry.path)
-                    elif entry.name == semaphore and entry.is_file(follow_symlinks=False):
-                        has_semaphore = True
-                except OSError:
-                    continue
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        log.warning("folder cannot be listed", folder=folder, error=exc.strerror or str(exc))
-        return None
-    return subdirs, has_semaphore
 
 
 class TreeState:
@@ -83,7 +60,7 @@ class TreeState:
                 continue
             if not stat_module.S_ISDIR(st.st_mode):
                 continue
-            listing = _list(folder, self.semaphore)
+            listing = list_folder(folder, self.semaphore)
             if listing is None:
                 continue
             self.dirs[folder] = st.st_mtime_ns
@@ -124,7 +101,7 @@ class TreeState:
         known_sems = list(self.sems.items())
         self.last_listed = len(to_list)
         for folder in to_list:
-            listing = _list(folder, self.semaphore)
+            listing = list_folder(folder, self.semaphore)
             if listing is None:
                 dirs.pop(folder, None)
                 continue

@@ -19,30 +19,40 @@ SKIPPED_DIRS = frozenset({".snapshot", ".zfs"})
 log = get_logger(__name__)
 
 
+def list_folder(folder: str, semaphore: str) -> tuple[list[str], bool] | None:
+    """Subfolder paths of ``folder`` and whether it holds the semaphore as a regular file;
+    None when it vanished or cannot be listed (logged)."""
+    subdirs: list[str] = []
+    has_semaphore = False
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in SKIPPED_DIRS:
+                            subdirs.append(entry.path)
+                    elif entry.name == semaphore and entry.is_file(follow_symlinks=False):
+                        has_semaphore = True
+                except OSError:
+                    continue
+    except FileNotFoundError:
+        return None  # removed while we walked
+    except OSError as exc:
+        log.warning("folder cannot be listed", folder=folder, error=exc.strerror or str(exc))
+        return None
+    return subdirs, has_semaphore
+
+
 def walk(top: str, semaphore: str) -> Iterator[tuple[str, list[str], bool]]:
     """For each folder below ``top`` (itself included): its path, its subfolders' paths, and
     whether it holds the semaphore as a regular file. Unreadable folders are logged, skipped."""
     stack = [top]
     while stack:
         folder = stack.pop()
-        subdirs: list[str] = []
-        has_semaphore = False
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            if entry.name not in SKIPPED_DIRS:
-                                subdirs.append(entry.path)
-                        elif entry.name == semaphore and entry.is_file(follow_symlinks=False):
-                            has_semaphore = True
-                    except OSError:
-                        continue
-        except FileNotFoundError:
-            continue  # removed while we walked
-        except OSError as exc:
-            log.warning("folder cannot be listed", folder=folder, error=exc.strerror or str(exc))
+        listing = list_folder(folder, semaphore)
+        if listing is None:
             continue
+        subdirs, has_semaphore = listing
         yield folder, subdirs, has_semaphore
         stack.extend(reversed(subdirs))
 
