@@ -17,5 +17,6 @@ def samples_dir() -> Path:
         pytest.skip("../shared/samples is not available")
     return SAMPLES
 
+
 # Fixtures that start the Zenodo emulator (in-process server on loopback, or a subprocess).
 pytest_plugins = ["fixtures_emulator"]

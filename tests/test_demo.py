@@ -1,8 +1,11 @@
-"""``make demo`` (python -m maggot_zenodo.demo) on a fresh folder: it works and cleans up."""
+"""``make demo`` (python -m maggot_zenodo.demo) on a fresh folder: the daemon publishes while
+it runs, stops with exit 0, and everything the demo started is gone, even after Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +27,19 @@ def _processes_mentioning(text: str) -> list[int]:
     return pids
 
 
-def test_demo_runs_publishes_and_stops_its_emulator(tmp_path):
+def _log_events(log: Path) -> list[dict]:
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+def test_demo_runs_the_daemon_which_publishes_then_stops_with_exit_0(tmp_path):
     res = subprocess.run(
         [sys.executable, "-m", "maggot_zenodo.demo"],
         cwd=tmp_path,
@@ -42,13 +57,59 @@ def test_demo_runs_publishes_and_stops_its_emulator(tmp_path):
     assert {f["name"] for f in status["files"]} == {
         "META_SoilMicrobiome2024.json", "otu_counts.csv", "soil_chemistry.csv", "README.txt",
     }  # fmt: skip
-    assert status["deposit_url"] in res.stdout
-    assert "write requests Zenodo received meanwhile: 0" in res.stdout
+    out = res.stdout
+    assert status["deposit_url"] in out
+    assert "write requests Zenodo received meanwhile: 0" in out
     assert not (run / "storage" / "2024" / "GrapeBerryNMR" / "META_zenodo.txt").exists()
-    assert _processes_mentioning(str(run / "emulator")) == []
+    # the daemon was ready before any semaphore was dropped, and the link came while it ran
+    assert out.index("ready after") < out.index("touch 2024/SoilMicrobiome2024/")
+    publishing = out.index("2024/SoilMicrobiome2024: publishing")
+    draft = out.index(f"2024/SoilMicrobiome2024: draft  {status['deposit_url']}")
+    assert publishing < draft < out.index("daemon stopped, exit code 0")
+    events = _log_events(run / "daemon.log")
+    names = [e.get("event") for e in events]
+    assert names.index("watcher ready") < names.index("publishing") < names.index("stopped")
+    done = [e for e in events if e.get("event") == "dataset done"]
+    assert {e.get("dataset") for e in done} >= {"2024/SoilMicrobiome2024", "2024/LeafImaging"}
+    # the token stays in its file: not printed, not logged, not on a command line
+    token = (run / "token").read_text().strip()
+    assert len(token) > 20
+    assert token not in out + res.stderr
+    assert token not in (run / "daemon.log").read_text()
+    assert _processes_mentioning(str(run)) == []
     # a second demo in the same place starts afresh
     again = subprocess.run(
         [sys.executable, "-m", "maggot_zenodo.demo"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr
+    assert _processes_mentioning(str(run)) == []
+
+
+def test_demo_interrupted_stops_the_daemon_and_the_emulator(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maggot_zenodo.demo"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    run = tmp_path / "demo-run"
+    seen = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if "ready after" in line:
+                break
+        assert any("ready after" in line for line in seen), "".join(seen)
+        assert len(_processes_mentioning(str(run))) >= 2  # the emulator and the daemon
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert "Interrupted: stopping what the demo started." in rest
+    assert _processes_mentioning(str(run)) == []

@@ -94,7 +94,9 @@ def test_server_faults(
     retries = [r for r in records if r["event"] == "zenodo retry"]
     assert requests_logged and retries
     assert all(r["level"] == "debug" for r in requests_logged)
-    assert all({"method", "path", "http_status", "duration_ms"} <= r.keys() for r in requests_logged)
+    assert all(
+        {"method", "path", "http_status", "duration_ms"} <= r.keys() for r in requests_logged
+    )
     assert all(r["level"] == "warning" for r in retries)
     assert all({"reason", "attempt", "delay"} <= r.keys() for r in retries)
     # Three calls with max_retries=2: two retries each, except create, never re-sent when the

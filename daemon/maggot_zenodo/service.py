@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from maggot_zenodo import statusfile
 from maggot_zenodo.config import Config, ConfigError, load_config
 from maggot_zenodo.lock import AlreadyRunning, InstanceLock
 from maggot_zenodo.logs import get_logger, setup_logging
@@ -36,6 +37,8 @@ SKIPPED = "skipped"
 STOP_GRACE = 10.0
 # Zenodo unavailable or the network down: try again after 1 min, doubling up to 1 h.
 RETRY_BASE, RETRY_MAX = 60.0, 3600.0
+# How often the main loop looks whether the watcher is ready while a READY=1 is owed.
+READY_POLL = 0.02
 
 log = get_logger("maggot_zenodo.service")
 
@@ -199,6 +202,8 @@ class Runtime:
             self.record(SKIPPED)
             return
         log.info("queued", dataset=self.rel(folder), status="queued")
+        # Before submit: once a worker has it, the Publisher writes ``publishing`` and on.
+        statusfile.write_queued(folder)
         self.pool.submit(folder)
 
     def record(self, what: str) -> None:
@@ -384,8 +389,18 @@ def config_changes(old: Config, new: Config) -> list[str]:
     return changed
 
 
+class WatcherFailed(Exception):
+    """The watcher's thread ended before it was ever ready (the storage root, as str())."""
+
+
 class Daemon:
-    """``maggot-zenodo run``: watch, reconcile, publish, until SIGTERM/SIGINT."""
+    """``maggot-zenodo run``: watch, reconcile, publish, until SIGTERM/SIGINT.
+
+    READY=1 means "watching": it is sent only once the watcher's watches are placed (or its
+    first poll walk is done) and its start-up reconciliation scan has reported, at start and
+    after a reload that restarts the watcher. Until then the main loop still answers signals
+    and pings the watchdog, and STATUS says what it waits for.
+    """
 
     def __init__(self, config: Config, config_path: str | os.PathLike[str] | None) -> None:
         self.config = config
@@ -394,7 +409,8 @@ class Daemon:
         self.runtime: Runtime | None = None
         self.watcher: Any = None
         self._unhealthy_logged = False
-        self._watcher_ready = False
+        self._awaiting_ready = False  # a READY=1 is owed once the current watcher is ready
+        self._started = False  # the first READY=1 was sent
 
     # watcher and scan ---------------------------------------------------------------------
     def _start_watcher(self) -> None:
@@ -411,15 +427,42 @@ class Daemon:
             on_trigger=self.runtime.trigger,
         )
         self.watcher.start()
+        self._awaiting_ready = True
         log.info("watching", root=str(st.root), mode=self.watcher.mode)
 
-    def _note_watcher_ready(self) -> None:
-        """Log once when watches are placed and the start-up scan has reported everything."""
-        wait_ready = getattr(self.watcher, "wait_ready", None)
-        if self._watcher_ready or wait_ready is None or not wait_ready(0):
-            return
-        self._watcher_ready = True
-        log.info("watcher ready", mode=self.watcher.mode, status=self.status_text())
+    def starting_text(self) -> str:
+        """STATUS while the watcher gets ready (``starting``, or ``reloading`` after SIGHUP)."""
+        phase = "starting" if not self._started else "reloading"
+        root = self.config.storage.root
+        if getattr(self.watcher, "mode", "inotify") == "poll":
+            return f"{phase}: first scan of {root}…"
+        return f"{phase}: placing watches on {root}…"
+
+    def _check_ready(self) -> bool:
+        """Send the owed READY=1 once the watcher is ready; False while it is not yet.
+
+        Raises WatcherFailed when the watcher stopped before it was ever ready.
+        """
+        if not self._awaiting_ready:
+            return True
+        if self.watcher.wait_ready(0):
+            self._awaiting_ready = False
+            status = self.status_text()
+            log.info("watcher ready", mode=self.watcher.mode, status=status)
+            self.notifier.ready(status)
+            if not self._started:
+                self._started = True
+                log.info(
+                    "maggot-zenodo running",
+                    pid=os.getpid(),
+                    workers=self.config.workers,
+                    publish=self.config.zenodo.publish,
+                )
+            return True
+        if not self.watcher.alive():
+            raise WatcherFailed(str(self.config.storage.root))
+        self.notifier.status(self.starting_text())
+        return False
 
     def status_text(self) -> str:
         assert self.runtime is not None
@@ -442,6 +485,8 @@ class Daemon:
 
     # reload -------------------------------------------------------------------------------
     def reload(self) -> None:
+        """Apply the configuration file again. READY=1 follows at once, or, when the watcher
+        restarts on a new storage setting, once the new watcher is ready."""
         runtime = self.runtime
         assert runtime is not None
         self.notifier.reloading()
@@ -473,10 +518,10 @@ class Daemon:
         if new.storage != old.storage:
             with contextlib.suppress(Exception):
                 self.watcher.stop()
-            self._watcher_ready = False
             self._start_watcher()  # its start-up scan reconciles the new tree
         log.info("configuration reloaded", changes=",".join(changes) or "none")
-        self.notifier.ready(self.status_text())
+        if not self._awaiting_ready:
+            self.notifier.ready(self.status_text())
 
     # main ---------------------------------------------------------------------------------
     def run(self) -> int:
@@ -503,38 +548,45 @@ class Daemon:
         runtime.pool.start()
         runtime.settler.start()
         self._start_watcher()  # its start-up scan is the reconciliation scan
-        self.notifier.ready(self.status_text())
-        log.info(
-            "maggot-zenodo running",
-            pid=os.getpid(),
-            workers=self.config.workers,
-            publish=self.config.zenodo.publish,
-        )
         ping_every = watchdog_interval()
         next_ping = time.monotonic()
         tick = min(1.0, ping_every) if ping_every else 1.0
 
         def housekeeping() -> None:
             nonlocal next_ping
-            self._note_watcher_ready()
-            self.notifier.status(self.status_text())
+            if self._check_ready():
+                self.notifier.status(self.status_text())
             if ping_every and time.monotonic() >= next_ping and self.healthy():
                 self.notifier.watchdog()
                 next_ping = time.monotonic() + ping_every
 
+        failed: WatcherFailed | None = None
         while not runtime.stop_requested:
-            if runtime.reload_requested:
+            # A SIGHUP during a (re)start waits for READY: one state change at a time.
+            if runtime.reload_requested and not self._awaiting_ready:
                 runtime.reload_requested = False
                 self.reload()
-            housekeeping()
-            runtime.wakeup.wait(max(0.0, min(tick, next_ping - time.monotonic())) or tick)
-        log.info("stopping", shutdown_timeout=self.config.shutdown_timeout)
-        self.notifier.stopping(f"stopping: {runtime.counts_text()}")
+            try:
+                housekeeping()
+            except WatcherFailed as exc:
+                failed = exc
+                break
+            # The watcher has no callback for "ready": look often while it is owed.
+            wait = READY_POLL if self._awaiting_ready else tick
+            runtime.wakeup.wait(max(0.0, min(wait, next_ping - time.monotonic())) or wait)
+        if failed is not None:
+            log.error("the watcher stopped before it was ready; exiting", root=str(failed))
+            self.notifier.stopping(f"failed: the watcher stopped on {failed}")
+        else:
+            log.info("stopping", shutdown_timeout=self.config.shutdown_timeout)
+            self.notifier.stopping(f"stopping: {runtime.counts_text()}")
         with contextlib.suppress(Exception):
             self.watcher.stop()
-        clean = runtime.drain(tick=housekeeping)
+        clean = runtime.drain(
+            tick=lambda: self.notifier.status(f"stopping: {runtime.counts_text()}")
+        )
         log.info("stopped", clean=clean)
-        return EXIT_OK
+        return EXIT_FAILED if failed is not None else EXIT_OK
 
 
 def run_daemon(config: Config, config_path: str | os.PathLike[str] | None = None) -> int:

@@ -17,7 +17,10 @@ from typing import Any
 
 import yaml
 
+from maggot_zenodo.logs import get_logger
+
 STATUS_FILE = "META_zenodo.txt"
+log = get_logger(__name__)
 STATUSES = ("queued", "publishing", "draft", "published", "failed")
 HEADER = (
     "# Written by maggot-zenodo: the state of this dataset's Zenodo deposition.\n"
@@ -117,12 +120,70 @@ def write(folder: Path, text: str, name: str = STATUS_FILE) -> Path:
     return target
 
 
+# -- reading it back, and the queued state ------------------------------------------------
+# Keys of an earlier write-back that stay true while the dataset waits for a worker: a
+# researcher re-triggering a published dataset keeps its link, DOI and file list meanwhile.
+_KEPT_STR = ("deposit_url", "record_url", "doi", "concept_doi")
+MAX_STATUS_FILE = 256 * 1024  # far above any file this tool writes; more is not ours
+
+
+def _kept_files(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    files = []
+    for item in value:
+        if not isinstance(item, dict):
+            return []
+        name, size, md5 = item.get("name"), item.get("size"), item.get("md5")
+        if not (isinstance(name, str) and isinstance(md5, str)):
+            return []
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return []
+        files.append({"name": name, "size": size, "md5": md5})
+    return files
+
+
+def queued_text(previous: dict[str, Any] | None) -> str:
+    """The ``queued`` write-back, keeping what the earlier one said about the deposition
+    (pure; a field of the wrong type, as a hand-edited file may hold, is dropped)."""
+    previous = previous if isinstance(previous, dict) else {}
+    kept: dict[str, Any] = {k: previous[k] for k in _KEPT_STR if isinstance(previous.get(k), str)}
+    dep_id = previous.get("deposition_id")
+    if isinstance(dep_id, int) and not isinstance(dep_id, bool):
+        kept["deposition_id"] = dep_id
+    return render("queued", files=_kept_files(previous.get("files")), **kept)
+
+
 def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:
-    """The status file's content, or None when absent or unreadable (tests, `status`)."""
+    """The current ``META_zenodo.txt`` of ``folder``, or None. Never blocks nor follows a
+    link (a FIFO or a symlink planted under that name is ignored), never reads a huge file."""
     try:
-        fd = os.open(Path(folder) / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(
+            Path(folder) / name,
+            os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+        )
     except OSError:
         return None
-    with os.fdopen(fd, "r", encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    try:
+        st = os.fstat(fd)
+        if not stat_module.S_ISREG(st.st_mode) or st.st_size > MAX_STATUS_FILE:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = yaml.safe_load(fh.read(MAX_STATUS_FILE + 1))
+    except (OSError, ValueError, RecursionError, yaml.YAMLError):
+        return None
+    finally:
+        os.close(fd)
     return data if isinstance(data, dict) else None
+
+
+def write_queued(folder: Path) -> bool:
+    """Tell the researcher their dataset waits for a worker (atomically; False on failure)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        write(folder, queued_text(read(folder)))
+    except OSError as exc:
+        log.warning("cannot write the status file", dataset=str(folder), error=str(exc))
+        return False
+    return True
