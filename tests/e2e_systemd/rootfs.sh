@@ -9,7 +9,7 @@ set -euo pipefail
 dest=${1:?usage: rootfs.sh DEST}
 suite=bookworm
 # What the package needs (python3, python3-systemd, systemd) plus a bootable system.
-include=systemd,systemd-sysv,dbus,python3,python3-systemd
+include=systemd,systemd-sysv,dbus,python3,python3-systemd,procps
 cache=/var/tmp/maggot-zenodo-e2e
 base=$cache/$suite-$(printf '%s' "$include" | md5sum | cut -c1-8)
 
