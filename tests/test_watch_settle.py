@@ -1,102 +1,213 @@
-"""Settling: publish only once the dataset's files have stopped changing."""
+"""The settle stage on real files: a growing declared file holds its dataset back."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
 
-from maggot_zenodo.watch.settle import file_state, signature, wait_until_settled
+from maggot_zenodo.watch.settle import Settler, declared_files, snapshot
 
 
-def test_returns_only_after_a_growing_file_stops(tmp_path: Path) -> None:
-    data = tmp_path / "big.bin"
-    data.write_bytes(b"")
-    writer_done = threading.Event()
-    grow_for = 0.8
+def declare(folder: Path, *locations: str) -> Path:
+    """A Maggot metadata file in ``folder`` declaring ``locations`` (and one URL resource)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    resources = [{"location": loc} for loc in locations]
+    resources.append({"location": "https://example.org/not-a-file"})
+    meta = folder / f"META_{folder.name}.json"
+    meta.write_text(json.dumps({"title": folder.name, "resources": resources}))
+    return meta
 
-    def grow() -> None:
-        end = time.monotonic() + grow_for
-        with data.open("ab") as fh:
-            while time.monotonic() < end:
-                fh.write(b"x" * 4096)
-                fh.flush()
-                time.sleep(0.01)
-        writer_done.set()
 
-    writer = threading.Thread(target=grow)
-    started = time.monotonic()
-    writer.start()
+def names(folder: Path, paths: list[Path]) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in paths)
+
+
+def test_declared_files_are_the_semaphore_the_metadata_and_its_local_resources(
+    tmp_path: Path,
+) -> None:
+    ds = tmp_path / "ds"
+    declare(ds, "data.csv", "sub/more.csv", "../outside.csv", "/etc/passwd", " spaced.txt ")
+    for name in ("data.csv", "undeclared.log", "META_zenodo.txt", "x.tmp"):
+        (ds / name).write_text("x")
+    assert names(ds, declared_files(ds)) == [
+        "META_datafile_ok.txt",
+        "META_ds.json",
+        "data.csv",
+        "spaced.txt",
+        "sub/more.csv",
+    ]
+    assert names(ds, declared_files(ds, "GO.txt")) == [
+        "GO.txt",
+        "META_ds.json",
+        "data.csv",
+        "spaced.txt",
+        "sub/more.csv",
+    ]
+
+
+def test_unreadable_or_ambiguous_metadata_declares_nothing_yet(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    meta = declare(ds, "data.csv")
+    meta.write_text('{"resources": [{"location": "data.c')  # still being written
+    assert names(ds, declared_files(ds)) == ["META_datafile_ok.txt", "META_ds.json"]
+    declare(ds, "data.csv")
+    (ds / "META_other.json").write_text("{}")
+    assert names(ds, declared_files(ds)) == [
+        "META_datafile_ok.txt",
+        "META_ds.json",
+        "META_other.json",
+    ]
+    (ds / "META_other.json").unlink()
+    assert names(ds, declared_files(ds, max_metadata_size=10)) == [
+        "META_datafile_ok.txt",
+        "META_ds.json",
+    ]
+    assert declared_files(tmp_path / "gone") == [tmp_path / "gone" / "META_datafile_ok.txt"]
+
+
+def test_snapshot_changes_with_size_and_absence(tmp_path: Path) -> None:
+    f = tmp_path / "a"
+    f.write_text("1")
+    first = snapshot([f])
+    f.write_text("12")
+    assert snapshot([f]) != first
+    f.unlink()
+    assert snapshot([f])[0][1] == -1
+
+
+def test_growing_file_is_held_until_it_stops(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    declare(ds, "data.bin")
+    growing = ds / "data.bin"
+    growing.write_bytes(b"")
+    settled: list[tuple[Path, float]] = []
+    done = threading.Event()
+
+    def on_settled(folder: Path) -> None:
+        settled.append((folder, time.monotonic()))
+        done.set()
+
+    settler = Settler(0.4, on_settled, tick=0.05)
+    settler.start()
     try:
-        assert wait_until_settled(lambda: [data], 0.3, threading.Event())
-        elapsed = time.monotonic() - started
-        assert writer_done.is_set(), "settled while the file was still growing"
-        assert elapsed >= grow_for + 0.3 - 0.05
-        assert elapsed < grow_for + 3.0
+        settler.add(ds)
+        deadline = time.monotonic() + 1.2
+        while time.monotonic() < deadline:  # keep the file growing for 1.2 s
+            with growing.open("ab") as fh:
+                fh.write(b"x" * 1000)
+            time.sleep(0.1)
+            assert not settled, "settled while the file was still growing"
+        stopped_at = time.monotonic()
+        assert done.wait(5)
+        folder, when = settled[0]
+        assert folder == ds
+        assert when - stopped_at >= 0.3
+        assert settler.count() == 0
+        time.sleep(0.2)
+        assert len(settled) == 1, "a settled folder is reported once"
     finally:
-        writer.join()
-    assert data.stat().st_size > 4096
+        settler.stop()
+    assert not settler.alive()
 
 
-def test_stop_interrupts_promptly(tmp_path: Path) -> None:
-    stop = threading.Event()
-    threading.Timer(0.2, stop.set).start()
-    started = time.monotonic()
-    assert wait_until_settled(lambda: [tmp_path / "a"], 30.0, stop) is False
-    assert time.monotonic() - started < 2.0
+def test_zero_settle_is_immediate_and_many_settle_together(tmp_path: Path) -> None:
+    folders = []
+    for i in range(50):
+        d = tmp_path / f"d{i}"
+        d.mkdir()
+        (d / "f").write_text("x")
+        folders.append(d)
+    got: list[Path] = []
+    lock = threading.Lock()
+
+    def on_settled(folder: Path) -> None:
+        with lock:
+            got.append(folder)
+
+    settler = Settler(0.3, on_settled, tick=0.05)
+    settler.start()
+    try:
+        start = time.monotonic()
+        for d in folders:
+            settler.add(d)
+        deadline = start + 5
+        while len(got) < 50 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sorted(got) == sorted(folders)
+        assert time.monotonic() - start < 2.0, "datasets settle in parallel, not in turn"
+    finally:
+        settler.stop()
+    zero: list[Path] = []
+    quick = Settler(0, zero.append, tick=0.01)
+    quick.start()
+    try:
+        quick.add(folders[0])
+        deadline = time.monotonic() + 2
+        while not zero and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert zero == [folders[0]]
+    finally:
+        quick.stop()
 
 
-def test_already_stopped_returns_false(tmp_path: Path) -> None:
-    stop = threading.Event()
-    stop.set()
-    assert wait_until_settled(lambda: [], 0.0, stop) is False
+def settle_times(settler_for: Path, action, settle: float = 0.4) -> tuple[list[float], float]:
+    """Run ``action`` (for about 1 s) while ``settler_for`` settles; when did it settle?"""
+    settled: list[float] = []
+    settler = Settler(settle, lambda _folder: settled.append(time.monotonic()), tick=0.05)
+    settler.start()
+    try:
+        settler.add(settler_for)
+        action()
+        stopped_at = time.monotonic()
+        deadline = stopped_at + 5
+        while not settled and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        settler.stop()
+    return settled, stopped_at
 
 
-def test_zero_settle_returns_at_once(tmp_path: Path) -> None:
-    started = time.monotonic()
-    assert wait_until_settled(lambda: [tmp_path / "x"], 0, threading.Event())
-    assert time.monotonic() - started < 0.5
+def test_an_undeclared_file_being_written_does_not_hold_the_dataset(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    declare(ds, "data.bin")
+    (ds / "data.bin").write_bytes(b"done")
+    log = ds / "analysis.log"
+
+    def keep_logging() -> None:
+        for _ in range(12):
+            with log.open("ab") as fh:
+                fh.write(b"line\n")
+            time.sleep(0.1)
+
+    settled, stopped_at = settle_times(ds, keep_logging)
+    assert settled and settled[0] < stopped_at, "an undeclared file held the dataset back"
 
 
-def test_paths_are_asked_again_each_round(tmp_path: Path) -> None:
-    """A file declared while settling (the metadata grew) restarts the clock."""
-    first = tmp_path / "a.csv"
-    first.write_text("1")
-    late = tmp_path / "b.csv"
-    declared = [first]
-    calls = 0
+def test_a_file_declared_while_settling_restarts_the_clock(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    declare(ds, "a.csv")
+    (ds / "a.csv").write_text("1")
 
-    def paths() -> list[Path]:
-        nonlocal calls
-        calls += 1
-        return list(declared)
+    def declare_more_and_grow_it() -> None:
+        time.sleep(0.2)
+        declare(ds, "a.csv", "b.csv")
+        for _ in range(8):  # the newly declared file is still being copied
+            with (ds / "b.csv").open("a") as fh:
+                fh.write("x" * 100)
+            time.sleep(0.1)
 
-    def declare_late() -> None:
-        late.write_text("22")
-        declared.append(late)
-
-    threading.Timer(0.25, declare_late).start()
-    started = time.monotonic()
-    assert wait_until_settled(paths, 0.4, threading.Event())
-    assert time.monotonic() - started >= 0.25 + 0.4 - 0.05
-    assert calls >= 3
-    assert late in declared
+    settled, stopped_at = settle_times(ds, declare_more_and_grow_it)
+    assert settled, "never settled"
+    assert settled[0] - stopped_at >= 0.3, "settled while a declared file was still growing"
 
 
-def test_replacing_a_file_same_size_is_a_change(tmp_path: Path) -> None:
+def test_replacing_a_declared_file_with_one_of_the_same_size_is_a_change(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_text("abc")
-    before = file_state(path)
+    before = snapshot([path])
     other = tmp_path / "g"
     other.write_text("xyz")
-    other.replace(path)  # same size, new inode
-    assert file_state(path) != before
-    assert file_state(tmp_path / "missing") is None
-
-
-def test_failing_paths_fn_is_part_of_the_signature(tmp_path: Path) -> None:
-    def broken() -> list[Path]:
-        raise ValueError("metadata half written")
-
-    assert signature(broken) == (("error", "ValueError", "metadata half written"),)
-    assert wait_until_settled(broken, 0.1, threading.Event())
+    other.replace(path)  # same size, maybe the same mtime tick, but a new inode
+    assert snapshot([path]) != before

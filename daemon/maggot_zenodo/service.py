@@ -27,7 +27,7 @@ from maggot_zenodo.lock import AlreadyRunning, InstanceLock
 from maggot_zenodo.logs import get_logger, setup_logging
 from maggot_zenodo.sdnotify import Notifier, watchdog_interval
 from maggot_zenodo.semaphore import semaphore_fingerprint
-from maggot_zenodo.settling import Settler
+from maggot_zenodo.watch.settle import Settler, declared_files
 from maggot_zenodo.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -153,8 +153,17 @@ class Runtime:
             retry_max=retry_max,
             on_change=self.wakeup.set,
         )
-        self.settler = Settler(config.storage.settle, self._settled)
+        self.settler = Settler(config.storage.settle, self._settled, files_of=self._settle_files)
         self._previous_handlers: dict[int, Any] = {}
+
+    def _settle_files(self, folder: Path) -> list[Path]:
+        """What must stop changing before ``folder`` is published (read at each look, so a
+        reloaded configuration applies)."""
+        return declared_files(
+            folder,
+            self.config.storage.semaphore,
+            max_metadata_size=self.config.maggot.max_metadata_size,
+        )
 
     # signals ------------------------------------------------------------------------------
     def install_signals(self, *, reload: bool) -> None:

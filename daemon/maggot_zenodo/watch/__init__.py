@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import scanner, settle
 from .scanner import find_semaphores
-from .settle import wait_until_settled
+from .settle import Settler, declared_files
 from .watcher import Watcher
 
-__all__ = ["Watcher", "find_semaphores", "scanner", "settle", "wait_until_settled"]
+__all__ = ["Settler", "Watcher", "declared_files", "find_semaphores", "scanner", "settle"]
