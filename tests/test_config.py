@@ -78,7 +78,13 @@ workers: 4
         (MINIMAL.replace("root: data", "root: data\n  watch: fanotify"), "storage.watch", "not"),
         (MINIMAL + "state: ''\n", "state", "out of range"),
         ("storage: {root: x}\nzenodo: {token: {env: T, file: f}}\n", "zenodo.token", "exactly one"),
-        ("storage: {root: x}\nzenodo: {url: ftp://x, token: {env: T}}\n", "zenodo.url", "form"),
+        ("storage: {root: x}\nzenodo: {url: ftp://x, token: {env: T}}\n", "zenodo.url", "http"),
+        ("storage: {root: x}\nzenodo: {url: 'https://', token: {env: T}}\n", "zenodo.url", "host"),
+        (
+            "storage: {root: x}\nzenodo: {url: 'http://h:99999', token: {env: T}}\n",
+            "zenodo.url",
+            "valid",
+        ),
     ],
 )
 def test_each_mistake_names_the_key_and_a_fix(
@@ -137,3 +143,34 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize(
+    ("zenodo", "words"),
+    [
+        ("{token: s3cr3t-inline-token-value}", "must not be written in the configuration"),
+        ("{token: {s3cr3t-inline-token-value: x}}", "exactly one of file, credential or env"),
+        ("{token: {file: [s3cr3t-inline-token-value]}}", "exactly one of file, credential or env"),
+        (
+            "{url: 'https://zenodo.org/?access_token=s3cr3t-inline-token-value', token: {env: T}}",
+            "query string",
+        ),
+        (
+            "{url: 'https://me:s3cr3t-inline-token-value@zenodo.org', token: {env: T}}",
+            "user name or password",
+        ),
+    ],
+)
+def test_a_secret_written_in_the_wrong_place_is_never_echoed(
+    tmp_path: Path, zenodo: str, words: str
+) -> None:
+    path = write(tmp_path, f"storage: {{root: x}}\nzenodo: {zenodo}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "maggot_zenodo", "validate", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert words in result.stderr
+    assert "s3cr3t" not in result.stderr + result.stdout

@@ -205,6 +205,36 @@ def test_wrong_content_type_on_bucket_put_is_415(client):
     assert client.get(f"{DEP}/{dep['id']}/files").json() == []
 
 
+def test_wrong_content_type_on_json_endpoints_is_415(client):
+    body = b'{"metadata": {"title": "Plain text is not JSON"}}'
+    r = client.post(DEP, data=body, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    assert "application/json" in r.json()["message"]
+    dep = client.create()
+    r = client.put(f"{DEP}/{dep['id']}", data=body, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    assert (
+        client.get(f"{DEP}/{dep['id']}").json()["metadata"].get("title") != "Plain text is not JSON"
+    )
+    charset = {"Content-Type": "application/json; charset=utf-8"}
+    assert client.put(f"{DEP}/{dep['id']}", data=body, headers=charset).status_code == 200
+
+
+def test_malformed_content_length_is_400_not_a_dropped_connection(emulator):
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(emulator.base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/deposit/depositions HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer t-abc\r\nContent-Length: abc\r\n\r\n"
+        )
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"Invalid Content-Length" in answer
+
+
 def test_delete_bucket_key_and_deposition_file(client):
     dep = client.create()
     client.upload(dep, "a.txt", b"a")

@@ -38,6 +38,23 @@ def test_json_lines_carry_fields_and_scrub_registered_secrets() -> None:
     assert "s3cr3t-token-value" not in stream.getvalue()
 
 
+def test_nested_values_are_scrubbed() -> None:
+    stream = io.StringIO()
+    logs.register_secret("nested-secret-456")
+    logs.setup_logging("info", fmt="json", stream=stream)
+    logs.get_logger("test").info(
+        "request",
+        headers={"Authorization": "Bearer nested-secret-456", "nested-secret-456": 1},
+        args=["nested-secret-456", ("deep", {"x": "nested-secret-456"})],
+        obj=RuntimeError("nested-secret-456"),
+    )
+    record = json.loads(stream.getvalue())
+    assert record["headers"] == {"Authorization": "Bearer ***", "***": 1}
+    assert record["args"] == ["***", ["deep", {"x": "***"}]]
+    assert record["obj"] == "***"
+    assert "nested-secret-456" not in stream.getvalue()
+
+
 def test_exceptions_are_scrubbed_too() -> None:
     stream = io.StringIO()
     logs.register_secret("another-secret-123")

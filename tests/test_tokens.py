@@ -110,3 +110,18 @@ def test_owners_dir_without_site_token_names_the_user(tmp_path):
     user = pwd.getpwuid(os.getuid()).pw_name
     with pytest.raises(TokenError, match=user):
         token_for(cfg, sem)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (f"{SECRET} second-word", "more than one word"),
+        (f"{SECRET}\x07", "control or non-ASCII"),
+        (f"{SECRET}é", "control or non-ASCII"),
+    ],
+)
+def test_a_malformed_token_is_a_clear_error_that_does_not_echo_it(tmp_path, text, words):
+    f = _token_file(tmp_path / "token", text)
+    with pytest.raises(TokenError, match=words) as err:
+        read_token_file(f)
+    assert SECRET not in str(err.value) + err.value.hint

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -197,7 +198,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     )
     defaults = ZenodoConfig()
     zenodo = ZenodoConfig(
-        url=zd.get("url", defaults.url).rstrip("/"),
+        url=check_zenodo_url(zd.get("url", defaults.url), source),
         token=token_source,
         publish=zd.get("publish", defaults.publish),
         communities=tuple(zd.get("communities", ())),
@@ -253,6 +254,8 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
     """Turn a schema error into a sysadmin's message: which key, what is wrong, how to fix it."""
     where = _dotted(error.absolute_path)
     kind = error.validator
+    if where == "zenodo.token" or where.startswith("zenodo.token."):
+        return _token_error(error, source)
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         key = f"{where}.{extra[0]}" if where else extra[0]
@@ -309,6 +312,57 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
             }.get(where, f"give a value matching {error.validator_value}"),
         )
     return ConfigError(source, where, error.message, "see etc/config.example.yaml")
+
+
+def _token_error(error: jsonschema.ValidationError, source: str) -> ConfigError:
+    """A mistake under ``zenodo.token``, explained without ever repeating what was written
+    there: it may be the token itself."""
+    if _dotted(error.absolute_path) == "zenodo.token" and isinstance(error.instance, str):
+        return ConfigError(
+            source,
+            "zenodo.token",
+            "the token itself must not be written in the configuration file",
+            "put it in a file only the service can read and write "
+            "'token: {file: /etc/maggot-zenodo/token}', or use {credential: zenodo-token} "
+            "(systemd LoadCredential=) or {env: ZENODO_TOKEN}",
+        )
+    return ConfigError(
+        source,
+        "zenodo.token",
+        "a token source is exactly one of file, credential or env, each with a text value",
+        "write e.g. 'token: {credential: zenodo-token}' or "
+        "'token: {file: /etc/maggot-zenodo/token}'",
+    )
+
+
+def check_zenodo_url(url: str, source: str) -> str:
+    """The Zenodo base URL without a trailing slash; refused when it could not be a site root
+    (or could carry a secret: credentials and query strings are never echoed back)."""
+    fix = "give the site's root, such as https://zenodo.org or https://sandbox.zenodo.org"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0  # .port raises on a malformed port
+    except ValueError:
+        port_ok = False
+    if not port_ok:
+        raise ConfigError(source, "zenodo.url", "is not a valid URL", fix)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(source, "zenodo.url", "needs http:// or https:// and a host name", fix)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            source,
+            "zenodo.url",
+            "must not hold a user name or password",
+            fix + "; the token goes in zenodo.token",
+        )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise ConfigError(
+            source,
+            "zenodo.url",
+            "must not have a query string or fragment (?… or #…)",
+            fix + "; never put the token in a URL, it goes in zenodo.token",
+        )
+    return url.rstrip("/")
 
 
 def _type_name(value: Any) -> str:

@@ -45,14 +45,22 @@ def scrub(text: str) -> str:
     return text
 
 
+def _scrubbed(value: Any, depth: int = 0) -> Any:
+    """``value`` with secrets scrubbed from every string inside it, however nested."""
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if depth < 16 and isinstance(value, dict):
+        return {_scrubbed(k, depth + 1): _scrubbed(v, depth + 1) for k, v in value.items()}
+    if depth < 16 and isinstance(value, (list, tuple, set, frozenset)):
+        return [_scrubbed(v, depth + 1) for v in value]
+    return scrub(str(value))
+
+
 def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: scrub secrets from every value of the record."""
-    for key, value in list(event_dict.items()):
-        if isinstance(value, str):
-            event_dict[key] = scrub(value)
-        elif value is not None and not isinstance(value, (int, float, bool)):
-            event_dict[key] = scrub(str(value)) if not isinstance(value, (list, dict)) else value
-    return event_dict
+    """structlog processor: scrub secrets from every value of the record (nested ones too)."""
+    return {key: _scrubbed(value) for key, value in event_dict.items()}
 
 
 def running_under_journald(stream: TextIO | None = None) -> bool:

@@ -80,6 +80,12 @@ def _clean(text: str, where: str) -> str:
             f"{where[0].upper()}{where[1:]} holds more than one word; a token is one word.",
             "Keep only the token in it, on one line.",
         )
+    if not value.isascii() or not value.isprintable():
+        raise TokenError(
+            f"{where[0].upper()}{where[1:]} holds control or non-ASCII characters; "
+            "a Zenodo token has none.",
+            "Keep only the token in it, on one line, as Zenodo shows it.",
+        )
     return value
 
 

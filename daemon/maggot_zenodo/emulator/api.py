@@ -28,6 +28,7 @@ from maggot_zenodo.emulator.store import DENIED, INVALID, ApiError, Store
 JSON_LIMIT = 10_000_000
 MULTIPART_LIMIT = 100 * 1024 * 1024
 BAD_JSON = "Unable to decode JSON data in request body."
+UNSUPPORTED_JSON = "Invalid 'Content-Type' header. Expected one of: application/json."
 NO_URL = (
     "The requested URL was not found on the server. If you entered the URL manually please "
     "check your spelling and try again."
@@ -131,6 +132,9 @@ class Api:
             raise ApiError(413, "Request entity too large.") from None
         if not raw.strip():
             return {}
+        media = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise ApiError(415, UNSUPPORTED_JSON)
         try:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -36,6 +36,8 @@ class BodyReader:
         self.chunked = "chunked" in encoding
         length = headers.get("Content-Length")  # type: ignore[attr-defined]
         self.length: int | None = None if self.chunked else int(length or 0)
+        if self.length is not None and self.length < 0:
+            raise ValueError("negative Content-Length")
         self._left = self.length or 0  # bytes left (whole body, or current chunk if chunked)
         self._done = not self.chunked and self._left == 0
         self.consumed = 0

@@ -29,7 +29,13 @@ from urllib.parse import parse_qs, urlsplit
 from maggot_zenodo.emulator import views
 from maggot_zenodo.emulator.api import Api, Request, Response
 from maggot_zenodo.emulator.faults import FaultInjector, FaultSpec, FaultSpecError, parse_spec
-from maggot_zenodo.emulator.httpio import CHUNK, BodyReader, DropConnection, IncompleteBody
+from maggot_zenodo.emulator.httpio import (
+    CHUNK,
+    BodyReader,
+    BodyTooLarge,
+    DropConnection,
+    IncompleteBody,
+)
 from maggot_zenodo.emulator.ratelimit import RateLimiter
 from maggot_zenodo.emulator.store import ApiError, Store
 
@@ -203,7 +209,13 @@ class Handler(BaseHTTPRequestHandler):
         self._token = self._read_token(params)
         self._log_path = split.path
         self._is_api, self._rate_headers = False, {}  # per request on a keep-alive connection
-        body = BodyReader(self.rfile, self.headers)
+        try:
+            body = BodyReader(self.rfile, self.headers)
+        except ValueError:  # a Content-Length that is not a number: the body cannot be found
+            self.close_connection = True
+            bad = {"status": 400, "message": "Invalid Content-Length header."}
+            self._send(Response(400, bad), BodyReader(io.BytesIO(), {}))
+            return
         try:
             if split.path.startswith("/_emulator/"):
                 self._send(self._control(split.path, body), body)
@@ -281,6 +293,8 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 raw = json.loads(body.read_all(1_000_000) or b"null")
                 spec = parse_spec(raw if raw else {"rate": 0})
+            except BodyTooLarge:
+                return Response(413, {"status": 413, "message": "Request entity too large."})
             except (ValueError, TypeError, FaultSpecError) as exc:
                 return Response(400, {"status": 400, "message": str(exc)})
             srv.faults.configure(spec)
