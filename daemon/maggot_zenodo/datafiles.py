@@ -35,9 +35,11 @@ class LocalFile:
 class DataFilesError(Exception):
     """The dataset's files break a rule; ``problems`` lists each, in a researcher's words."""
 
-    def __init__(self, problems: Sequence[str], hint: str) -> None:
+    def __init__(self, problems: Sequence[str], hint: str, *, retryable: bool = False) -> None:
         self.problems = tuple(problems)
         self.hint = hint
+        # True when trying again later may succeed by itself (a file still being written).
+        self.retryable = retryable
         super().__init__("\n".join(self.problems))
 
 

@@ -278,7 +278,7 @@ class _Run:
         except Failure as f:
             return self._fail(f)
         except datafiles.DataFilesError as exc:
-            return self._fail(Failure(str(exc), exc.hint))
+            return self._fail(Failure(str(exc), exc.hint, retryable=exc.retryable))
         except Exception as exc:  # a bug or the machine: fail this dataset only, retry later
             from maggot_zenodo import zenodo
 
