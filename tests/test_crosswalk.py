@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from crosswalk_oracle import zenodo_refusals
 from maggot_zenodo.crosswalk import Conversion, convert, doi_of, grant_id
+from maggot_zenodo.languages import language_code
 from maggot_zenodo.licenses import license_id
 from maggot_zenodo.maggot import load_site
 from maggot_zenodo.people import normalize_orcid, split_name
@@ -43,7 +45,7 @@ def run(site=BUILTIN, communities=(), **fields) -> Conversion:
 def md(**fields) -> dict:
     result = run(**fields)
     assert result.ok, result.problems
-    assert validate(result.metadata) == []
+    assert zenodo_refusals(result.metadata) == []
     return result.metadata
 
 
@@ -67,6 +69,13 @@ def cvlist(tmp_path: Path, people: str = "", grants: str = "") -> Path:
         ("  Gibon   Yves ", "Gibon, Yves"),
         ("de la Fontaine Jean Pierre", "de la Fontaine, Jean Pierre"),
         ("Lemaire-Chamley Martine", "Lemaire-Chamley, Martine"),
+        # A particle that is the whole family name: the last word stays the given name.
+        ("Le Minh", "Le, Minh"),
+        ("Do Hoa", "Do, Hoa"),
+        ("Ben Ali", "Ben, Ali"),
+        ("Di Maria", "Di, Maria"),
+        ("Al Hassan", "Al, Hassan"),
+        ("Le Mao Inès", "Le Mao, Inès"),
     ],
 )
 def test_names_get_exactly_one_comma(raw: str, expected: str) -> None:
@@ -81,7 +90,10 @@ def test_a_name_without_given_name_is_an_error() -> None:
 
 
 def test_split_name_edge_cases() -> None:
-    assert split_name("van Delft") is None
+    assert split_name("van Delft") == ("van", "Delft")
+    assert split_name("van der Berg") == ("van der", "Berg")
+    assert split_name("Bordeaux") is None
+    assert split_name("  ") is None
     assert split_name("a, b, c") == ("a", "b c")
     assert split_name(",x") is None
 
@@ -151,6 +163,17 @@ def test_all_contributor_roles() -> None:
         ("MIT License", "mit"),
         ("Apache License 2.0", "apache-2.0"),
         ("https://creativecommons.org/licenses/by-sa/4.0/", "cc-by-sa-4.0"),
+        ("CC0 1.0 Universal", "cc0-1.0"),
+        ("Creative Commons Zero v1.0 Universal", "cc0-1.0"),
+        ("GPLv3+", "gpl-3.0-or-later"),
+        ("GPLv3", "gpl-3.0-only"),
+        ("GPL-3.0+", "gpl-3.0-or-later"),
+        ("GPL v2 or later", "gpl-2.0-or-later"),
+        ("GNU General Public License v3.0 or later", "gpl-3.0-or-later"),
+        ("LGPLv3", "lgpl-3.0-only"),
+        ("LGPL-2.1+", "lgpl-2.1-or-later"),
+        ("GNU Lesser General Public License v2.1", "lgpl-2.1-only"),
+        ("AGPLv3", "agpl-3.0-only"),
     ],
 )
 def test_licenses_are_normalised(raw: str, expected: str) -> None:
@@ -165,11 +188,24 @@ def test_unknown_license_is_an_error_with_a_hint() -> None:
     assert "cc-by-4.0" in p.hint
 
 
-def test_versionless_cc_is_taken_as_4_0_with_a_warning() -> None:
-    result = run(license="CC-BY")
-    assert result.metadata["license"] == "cc-by-4.0"
-    assert [w.field for w in result.warnings] == ["license"]
+@pytest.mark.parametrize(
+    ("raw", "likely"),
+    [("CC-BY", "cc-by-4.0"), ("CC BY-SA", "cc-by-sa-4.0"), ("GPL", "gpl-3.0-or-later")],
+)
+def test_a_license_without_version_is_an_error_naming_the_likely_id(raw: str, likely: str) -> None:
+    result = run(license=raw)
+    assert not result.ok
+    (p,) = result.errors
+    assert p.field == "license" and raw in p.message
+    assert p.hint == f"write the version, e.g. {likely}"
     assert license_id("Foo")[0] is None
+
+
+def test_every_license_id_is_one_the_emulated_zenodo_knows() -> None:
+    from maggot_zenodo.emulator.vocabularies import LICENSES
+    from maggot_zenodo.licenses import ZENODO_LICENSES
+
+    assert ZENODO_LICENSES <= LICENSES
 
 
 def test_open_dataset_without_license_warns() -> None:
@@ -187,6 +223,19 @@ def test_access_rights(maggot: str, zenodo: str) -> None:
 
 
 # ------------------------------------------------------------------ languages, dates, DOIs
+
+
+def test_languages_are_checked_against_iso_639() -> None:
+    base = md()
+    for code in ("eng", "fra", "fr", "fre", "vie", "gsw"):
+        assert validate({**base, "language": code}) == [], code
+    for code in ("xyz", "qqq", "zzz", "FRA", "french", 3):
+        assert [p.field for p in validate({**base, "language": code})] == ["metadata.language"]
+    # The emulator, written separately, agrees on the refusals.
+    assert zenodo_refusals({**base, "language": "xyz"})
+    assert language_code("fr") == language_code("FRE") == "fra"
+    assert language_code("Vietnamese") == "vie"
+    assert language_code("xyz") is None and language_code("Klingon") is None
 
 
 def test_first_language_as_iso_639_3() -> None:
@@ -265,6 +314,40 @@ def test_resources_become_related_identifiers_once() -> None:
     ]
 
 
+def test_links_that_cannot_be_linked_are_reported_not_dropped_silently() -> None:
+    resources = [
+        {"datatype": "Dataset", "location": "ftp://ftp.example.org/pub/data.csv"},
+        {"datatype": "Dataset", "location": "s3://bucket/key.csv"},
+        {"datatype": "Dataset", "location": "https://"},
+        {"datatype": "Text", "location": "https://h.org/getdata/my protocol.pdf"},
+        {"datatype": "Dataset", "location": "data.csv"},
+    ]
+    result = run(resources=resources)
+    assert result.ok
+    assert result.metadata["related_identifiers"] == [
+        {
+            "relation": "hasPart",
+            "resource_type": "other",
+            "identifier": "https://h.org/getdata/my%20protocol.pdf",
+            "scheme": "url",
+        }
+    ]
+    assert [w.field for w in result.warnings] == ["resources[0]", "resources[1]", "resources[2]"]
+    assert "ftp://ftp.example.org/pub/data.csv" in result.warnings[0].message
+    assert "s3://bucket/key.csv" in result.warnings[1].message
+    assert all(w.hint for w in result.warnings)
+    assert zenodo_refusals(result.metadata) == []
+
+
+def test_the_oracle_can_refuse() -> None:
+    good = md()
+    assert zenodo_refusals(good) == []
+    assert zenodo_refusals({**good, "license": "cc-by"})
+    assert zenodo_refusals({**good, "grants": [{"id": "10.13039/501100000780::10"}]})
+    assert zenodo_refusals({**good, "creators": [{"name": "a, b, c"}]})
+    assert zenodo_refusals({**good, "mystery": 1})  # a key Zenodo would drop silently
+
+
 def test_grants(tmp_path: Path) -> None:
     grants = (
         "MetaboHub\tANR\tANR-11-INBS-0010\thttps://anr.fr\nEOSC\tEuropean Commission\t"
@@ -279,7 +362,34 @@ def test_grants(tmp_path: Path) -> None:
     assert [w.field for w in result.warnings] == ["grantNumbers[2]", "grantNumbers[3]"]
     assert grant_id("ANR-20-CE20-0001") == "10.13039/501100001665::ANR-20-CE20-0001"
     assert grant_id("283595") == "10.13039/501100000780::283595"
+    assert grant_id("101017536", "European Commission") == "10.13039/501100000780::101017536"
     assert grant_id("Untwist") is None
+
+
+@pytest.mark.parametrize(
+    ("award", "agency"),
+    [
+        ("10.5281/zenodo.1", ""),
+        ("12345_ERC", ""),
+        ("123", ""),
+        ("2020 call", ""),
+        ("ANR-1-X", ""),
+        ("H2020-123", "EU"),
+        ("283595", "Region"),
+    ],
+)
+def test_no_award_id_is_made_up(award: str, agency: str) -> None:
+    assert grant_id(award, agency) is None
+
+
+def test_an_award_that_is_not_an_id_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    site = load_site(None, cvlist(tmp_path, grants="EOSC\tEU\tH2020-EOSC\t\nX\tANR\t1\t\n"))
+    result = run(site=site, grantNumbers=["10.5281/zenodo.1", "12345_ERC", "EOSC", "X"])
+    assert result.ok and "grants" not in result.metadata
+    fields = [w.field for w in result.warnings]
+    assert fields == [f"grantNumbers[{k}]" for k in range(4)]
+    assert "not in the site's grant dictionary" in result.warnings[0].message
+    assert "H2020-EOSC" in result.warnings[2].message and result.warnings[2].hint
 
 
 # ------------------------------------------------------------------ text, JSON

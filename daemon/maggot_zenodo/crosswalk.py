@@ -17,7 +17,7 @@ from typing import Any
 from maggot_zenodo import zenodo_rules
 from maggot_zenodo.languages import language_code
 from maggot_zenodo.licenses import license_id, suggest
-from maggot_zenodo.maggot import DefRow, Site, local_resources
+from maggot_zenodo.maggot import DefRow, Site, is_url, local_resources
 from maggot_zenodo.people import clean_text, match_key, normalize_orcid, split_name, zenodo_name
 from maggot_zenodo.problems import Problem, warning
 
@@ -53,7 +53,11 @@ DATATYPE_TO_ZENODO = {
 PUBLICATION_RELATION = "isSupplementTo"
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\.\S+)$", re.IGNORECASE)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_HTTP = re.compile(r"^https?://\S+$", re.IGNORECASE)
+_HTTP = re.compile(r"^https?://", re.IGNORECASE)
+# ANR ids as the agency writes them (ANR-11-INBS-0012, ANR-20-CE20-0001, ANR-10-LABX-0001-01);
+# EU grant agreement numbers (FP7 283595, Horizon Europe 101017536): digits only.
+_ANR_AWARD = re.compile(r"^ANR-\d{2}-[A-Z0-9]{2,8}-\d{4}(?:-\d{2})?$")
+_EU_AWARD = re.compile(r"^\d{6,9}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -236,14 +240,12 @@ class _Builder:
             self.md["access_right"] = mapped
 
     def _license(self, field: str, value: str) -> None:
-        lid, note = license_id(value)
+        lid, hint = license_id(value)
         if lid is None:
             self.problems.append(
-                Problem(field, f'"{value}" is not a license Zenodo knows', suggest(value))
+                Problem(field, f'"{value}" is not a license Zenodo knows', hint or suggest(value))
             )
             return
-        if note:
-            self.problems.append(warning(field, note, "write the full license id"))
         self.md["license"] = lid
 
     # ------------------------------------------------------------ objects
@@ -311,7 +313,7 @@ class _Builder:
         if kind == "grants":
             return self._grant(obj, item, where)
         if kind == "related_identifiers":
-            return self._related(obj, item)
+            return self._related(obj, where)
         if kind == "subjects" and unresolved:
             self.unresolved_topics.append(obj.get("term") or text(item))
             return None
@@ -387,6 +389,16 @@ class _Builder:
                         "add it to cvlist/grant/grant.txt with its agency and award number",
                     )
                 )
+            elif agency.casefold() == "anr" or agency.casefold() in _EU_NAMES:
+                self.problems.append(
+                    warning(
+                        where,
+                        f'the award "{award}" of "{text(item)}" is not an {agency} award id '
+                        "Zenodo can name; left out",
+                        "write it as ANR-11-INBS-0012 (ANR) or as the grant agreement number "
+                        "(European Commission) in cvlist/grant/grant.txt",
+                    )
+                )
             else:
                 self.problems.append(
                     warning(
@@ -398,10 +410,25 @@ class _Builder:
             return None
         return {**obj, "id": gid}
 
-    def _related(self, obj: dict, item: dict) -> dict | None:
+    def _related(self, obj: dict, where: str) -> dict | None:
         ident = obj.get("identifier", "")
-        if not _HTTP.match(ident):
+        if not is_url(ident):
             return None  # a local file: uploaded, not linked (as Maggot does)
+        if _HTTP.match(ident):
+            ident = obj["identifier"] = ident.replace(" ", "%20")  # as a browser sends it
+        if not zenodo_rules.is_link(ident):
+            # Maggot drops it silently: neither a link Zenodo takes nor a file to upload.
+            scheme = ident.split(":", 1)[0]
+            self.problems.append(
+                warning(
+                    where,
+                    f'"{ident}" is a {scheme} address Zenodo cannot link, and not a file in the '
+                    "dataset folder; left out",
+                    "give an https:// address, or put the file in the dataset folder and "
+                    "write its name",
+                )
+            )
+            return None
         doi = _DOI_URL.match(ident)
         if doi and _DOI.match(doi.group(1)):
             obj["identifier"], obj["scheme"] = doi.group(1), "doi"
@@ -523,18 +550,19 @@ class _Builder:
 
 
 def grant_id(award: str, agency: str = "") -> str | None:
-    """``<funder DOI>::<award>`` for an ANR or EU award (as Maggot forms it), else None."""
+    """``<funder DOI>::<award>`` for an ANR or European Commission award, else None.
+
+    Maggot takes the leading digits of any award as an EU grant ("12345_ERC" → "12345_");
+    here an EU award must be the whole grant agreement number, so nothing is made up.
+    """
     award = award.strip()
     if zenodo_rules._GRANT.match(award):
         return award
     a = agency.casefold()
-    if a == "anr" or re.match(r"^ANR-[0-9_]+-.+", award):
-        return f"{FUNDER_DOIS['ANR']}::{award}" if award else None
-    m = re.match(r"^([0-9_]+)", award)
-    if a in _EU_NAMES:
-        return f"{FUNDER_DOIS['EU']}::{m.group(1) if m else award}" if award else None
-    if m and not a:
-        return f"{FUNDER_DOIS['EU']}::{m.group(1)}"
+    if _ANR_AWARD.match(award) and a in ("", "anr"):
+        return f"{FUNDER_DOIS['ANR']}::{award}"
+    if _EU_AWARD.match(award) and (a == "" or a in _EU_NAMES):
+        return f"{FUNDER_DOIS['EU']}::{award}"
     return None
 
 

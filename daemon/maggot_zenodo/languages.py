@@ -1,12 +1,17 @@
 """Maggot's language names → ISO 639-3 codes (the vocabulary Zenodo's ``language`` uses).
 
 ISO 639-3 rather than 639-2/B: Zenodo (InvenioRDM) stores languages as 639-3 ids, so
-``fra`` and ``deu`` are taken as they are, where the bibliographic ``fre``/``ger`` are not.
+``fra`` and ``deu`` are taken as they are, and the bibliographic ``fre``/``ger`` (or the
+two-letter ``fr``/``de``) are turned into them. The code list is the real one (``data/iso639.txt``,
+generated from Debian's iso-codes tables), so a made-up ``xyz`` is refused here, as Zenodo
+refuses it.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from importlib import resources
 
 _CODES = {
     "czech": "ces",
@@ -49,29 +54,58 @@ _CODES = {
     "francais": "fra",
     "anglais": "eng",
 }
-_ISO1_TO_3 = {
-    "cs": "ces", "da": "dan", "nl": "nld", "en": "eng", "fi": "fin", "fr": "fra", "de": "deu",
-    "el": "ell", "hu": "hun", "is": "isl", "it": "ita", "lt": "lit", "no": "nor", "ro": "ron",
-    "sl": "slv", "es": "spa", "sv": "swe", "pt": "por", "pl": "pol",
-}  # fmt: skip
-# 639-2/B codes that differ from 639-3, accepted on input and turned into 639-3.
-_BIBLIOGRAPHIC = {
-    "cze": "ces", "dut": "nld", "fre": "fra", "ger": "deu", "gre": "ell", "ice": "isl",
-    "rum": "ron", "slo": "slk", "chi": "zho", "baq": "eus",
-}  # fmt: skip
-KNOWN_CODES = frozenset(_CODES.values()) | frozenset(_ISO1_TO_3)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """ISO 639 as shipped in ``data/iso639.txt`` (generated from Debian's iso-codes)."""
+
+    codes: frozenset[str]  # every ISO 639-1, 639-2 (T and B) and 639-3 code
+    to_639_3: dict[str, str]  # 639-1 and 639-2/B codes → 639-3
+    names: dict[str, str]  # folded English names of the major languages → 639-3
+
+
+def _fold(text: str) -> str:
+    key = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in key if not unicodedata.combining(c)).casefold()
+
+
+def _load() -> _Table:
+    text = resources.files("maggot_zenodo").joinpath("data/iso639.txt").read_text("utf-8")
+    codes: set[str] = set()
+    to3: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, two, bib, name = [*line.split("\t"), "", "", ""][:4]
+        codes.add(code)
+        for other in (two, bib):
+            if other:
+                codes.add(other)
+                to3[other] = code
+        if name:
+            names.setdefault(_fold(name), code)
+    return _Table(frozenset(codes), to3, names)
+
+
+_TABLE = _load()
+#: Every code Zenodo's ``language`` takes (ISO 639-1, 639-2/T, 639-2/B and 639-3).
+KNOWN_CODES: frozenset[str] = _TABLE.codes
+
+
+def is_language_code(code: object) -> bool:
+    """True when ``code`` is an ISO 639 code, written in lower case as Zenodo stores it."""
+    return isinstance(code, str) and code in KNOWN_CODES
 
 
 def language_code(name: str) -> str | None:
-    """The ISO 639-3 code of a Maggot language name (or of a code), None when unknown."""
-    key = unicodedata.normalize("NFKD", name.strip())
-    key = "".join(c for c in key if not unicodedata.combining(c)).casefold()
+    """The ISO 639-3 code of a Maggot language name (or of any ISO 639 code), None if unknown."""
+    key = _fold(name)
     if key in _CODES:
         return _CODES[key]
-    if key in _ISO1_TO_3:
-        return _ISO1_TO_3[key]
-    if key in _BIBLIOGRAPHIC:
-        return _BIBLIOGRAPHIC[key]
-    if key in _CODES.values():
+    if key in _TABLE.to_639_3:
+        return _TABLE.to_639_3[key]
+    if key in KNOWN_CODES:
         return key
-    return None
+    return _TABLE.names.get(key)

@@ -31,7 +31,6 @@ ZENODO_LICENSES = frozenset(
         "cc0-1.0",
         "cc-pddc",
         "etalab-2.0",
-        "etalab-1.0",
         "odc-by-1.0",
         "odbl-1.0",
         "pddl-1.0",
@@ -75,15 +74,6 @@ _ALIASES = {
     "lo-2.0": "etalab-2.0",
     "apache-2": "apache-2.0",
     "apache": "apache-2.0",
-    "gpl-3.0": "gpl-3.0-only",
-    "gplv3": "gpl-3.0-only",
-    "gpl-3": "gpl-3.0-only",
-    "gpl-3.0+": "gpl-3.0-or-later",
-    "gpl-2.0": "gpl-2.0-only",
-    "gplv2": "gpl-2.0-only",
-    "lgpl-3.0": "lgpl-3.0-only",
-    "lgpl-2.1": "lgpl-2.1-only",
-    "agpl-3.0": "agpl-3.0-only",
     "odbl": "odbl-1.0",
     "odc-by": "odc-by-1.0",
     "pddl": "pddl-1.0",
@@ -94,17 +84,29 @@ _ALIASES = {
     "expat": "mit",
 }
 _WORDS = [
+    (r"\b(?:gnu\s+)?affero\s+general\s+public\b", "agpl"),
+    (r"\b(?:gnu\s+)?(?:lesser|library)\s+general\s+public\b", "lgpl"),
+    (r"\b(?:gnu\s+)?general\s+public\b", "gpl"),
+    (r"\bgnu\s+(?=[al]?gpl)", ""),
+    (r"\bor\s+(?:any\s+)?later(?:\s+version)?\b", "+"),
     (r"creative\s*commons", "cc"),
     (r"\battribution\b", "by"),
     (r"\bnon[\s-]?commercial\b", "nc"),
     (r"\bshare[\s-]?alike\b", "sa"),
     (r"\bno[\s-]?deriv(?:ative)?s?\b", "nd"),
-    (r"\b(?:license|licence|the|international|unported|generic|public|version)\b", " "),
+    (
+        r"\b(?:license|licence|the|international|unported|generic|universal|public|version)\b",
+        " ",
+    ),
     (r"\bv(?=\d)", " "),
-    (r"\bcc\s*0\b", "cc0"),
+    (r"\bcc\s*(?:0|zero)\b", "cc0"),
 ]
 _CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)", re.I)
 _UNVERSIONED_CC = re.compile(r"^cc-by(-nc)?(-nd|-sa)?$")
+# GNU licenses as people write them once keyed: "gplv3+", "gpl-3.0-+", "lgpl-2.1", "agpl-3".
+_GNU = re.compile(r"^(a|l)?gpl-?v?(\d)(?:\.(\d))?(?:-?(\+|or-later|only))?$")
+_GNU_MINOR = {("", "2"): "0", ("", "3"): "0", ("l", "2"): "1", ("l", "3"): "0", ("a", "3"): "0"}
+_UNVERSIONED = {"gpl": "gpl-3.0-or-later", "lgpl": "lgpl-3.0-or-later", "agpl": "agpl-3.0-only"}
 
 
 def _key(text: str) -> str:
@@ -116,10 +118,24 @@ def _key(text: str) -> str:
     return "-".join(tokens)
 
 
-def license_id(text: str) -> tuple[str | None, str]:
-    """(Zenodo license id or None, a note). The note is empty on an exact match.
+def _gnu(key: str) -> str | None:
+    """``gpl-3.0-or-later`` for "GPLv3+", ``lgpl-2.1-only`` for "LGPL 2.1", and so on."""
+    m = _GNU.match(key)
+    if not m:
+        return None
+    kind, major, minor, scope = m.group(1) or "", m.group(2), m.group(3), m.group(4)
+    minor = minor if minor is not None else _GNU_MINOR.get((kind, major))
+    if minor is None:
+        return None
+    suffix = "or-later" if scope in ("+", "or-later") else "only"
+    return f"{kind}gpl-{major}.{minor}-{suffix}"
 
-    A versionless Creative Commons name is taken as version 4.0 with a note saying so.
+
+def license_id(text: str) -> tuple[str | None, str]:
+    """(Zenodo license id, "") when ``text`` names one; else (None, a hint when one is likely).
+
+    Nothing is guessed: a Creative Commons or GNU name without a version is refused, with a
+    hint naming the usual id, since the version changes what reusers may do.
     """
     url = _CC_URL.search(text)
     if url:
@@ -133,13 +149,18 @@ def license_id(text: str) -> tuple[str | None, str]:
     key = _ALIASES.get(key, key)
     if key in ZENODO_LICENSES:
         return key, ""
+    gnu = _gnu(key)
+    if gnu in ZENODO_LICENSES:
+        return gnu, ""
     # "cc-by-4" or "cc-by-4-0" → "cc-by-4.0"
     dotted = re.sub(r"-(\d)(?:-(\d))?$", lambda m: f"-{m.group(1)}.{m.group(2) or 0}", key)
     dotted = _ALIASES.get(dotted, dotted)
     if dotted in ZENODO_LICENSES:
         return dotted, ""
     if _UNVERSIONED_CC.match(key):
-        return f"{key}-4.0", f'"{text.strip()}" names no version; taken as {key}-4.0'
+        return None, f"write the version, e.g. {key}-4.0"
+    if key in _UNVERSIONED:
+        return None, f"write the version, e.g. {_UNVERSIONED[key]}"
     return None, ""
 
 

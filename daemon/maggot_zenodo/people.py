@@ -3,7 +3,8 @@
 Maggot's converter turns every space into ", " ("van Delft Pierre" → "van, Delft, Pierre"),
 which Zenodo reads as a family name "van" and a given name "Delft, Pierre". Here a name
 is split once: the site's people dictionary decides when it knows the person; otherwise
-the family name is the first word plus the particles in front of it.
+the family name is the first word plus the particles in front of it, always leaving at least
+one word as the given name.
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def match_key(value: str) -> str:
 
 
 def split_name(raw: str) -> tuple[str, str] | None:
-    """(family, given) of a Maggot name, or None when no given name can be told apart.
+    """(family, given) of a Maggot name, or None when it is a single word (or an empty side).
 
-    "Jacob, Daniel" keeps its comma; "Da Costa Grégory" → ("Da Costa", "Grégory").
+    "Jacob, Daniel" keeps its comma; "Da Costa Grégory" → ("Da Costa", "Grégory");
+    "Le Minh" → ("Le", "Minh").
     """
     name = clean_text(raw)
     if "," in name:
@@ -77,8 +79,10 @@ def split_name(raw: str) -> tuple[str, str] | None:
         family, given = family.strip(), clean_text(given.replace(",", " "))
         return (family, given) if family and given else None
     words = name.split(" ")
+    # The last word always stays a given name: "Le Minh", "Do Hoa" and "Ben Ali" are
+    # family + given, not a family name made of a particle and a word.
     i = 0
-    while i < len(words) - 1 and words[i].casefold().rstrip(".") in PARTICLES:
+    while i < len(words) - 2 and words[i].casefold().rstrip(".") in PARTICLES:
         i += 1
     family, given = words[: i + 1], words[i + 1 :]
     if not given:

@@ -11,7 +11,7 @@ import datetime
 import re
 from typing import Any
 
-from maggot_zenodo.languages import KNOWN_CODES
+from maggot_zenodo.languages import is_language_code
 from maggot_zenodo.licenses import ZENODO_LICENSES
 from maggot_zenodo.problems import Problem
 
@@ -218,6 +218,11 @@ _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
+def is_link(value: str) -> bool:
+    """True for an address Zenodo takes as a ``url`` identifier (http or https, no spaces)."""
+    return bool(_URL.match(value))
+
+
 def _iso_date(value: Any) -> bool:
     if not isinstance(value, str):
         return False
@@ -270,7 +275,7 @@ def validate(metadata: Any) -> list[Problem]:
         )
     if "language" in metadata:
         lang = metadata["language"]
-        if not (isinstance(lang, str) and (lang in KNOWN_CODES or re.fullmatch("[a-z]{3}", lang))):
+        if not is_language_code(lang):
             bad("language", f"{lang!r} is not an ISO 639 language code", "use e.g. eng or fra")
     _strings("keywords", metadata.get("keywords"), bad)
     _dates(metadata.get("dates"), bad)
