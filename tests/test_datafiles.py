@@ -38,7 +38,16 @@ def test_declared_files_and_metadata_file(ds):
 
 def test_a_link_inside_the_folder_is_fine(ds):
     (ds / "link.csv").symlink_to("a.csv")
-    assert [f.key for f in resolve(ds, ["link.csv"], metadata_file=None)] == ["a.csv"]
+    assert [f.key for f in resolve(ds, ["link.csv"], metadata_file=None)] == ["link.csv"]
+
+
+def test_zenodo_name_is_the_declared_name_not_the_link_target(ds):
+    (ds / "raw").mkdir()
+    (ds / "raw" / "run7.csv").write_text("1,2\n")
+    (ds / "results.csv").symlink_to("raw/run7.csv")
+    [f] = resolve(ds, ["results.csv"], metadata_file=None)
+    assert f.key == "results.csv"
+    assert f.path == ds / "raw" / "run7.csv"  # what is read is still the real file
 
 
 @pytest.mark.parametrize(
@@ -112,3 +121,58 @@ def test_open_verified_md5_and_swap_detection(ds):
     (ds / "a.csv").write_text("replaced")
     with pytest.raises(DataFilesError, match="replaced"):
         datafiles.open_verified(f)
+
+
+def _swap_for_link(folder: Path, name: str, target: Path) -> None:
+    os.rename(folder / name, folder / f"{name}.old")
+    os.symlink(target, folder / name)
+
+
+@pytest.fixture
+def raced(tmp_path: Path) -> tuple[Path, Path]:
+    ds = tmp_path / "ds"
+    (ds / "sub").mkdir(parents=True)
+    (ds / "sub" / "data.csv").write_text("harmless\n")
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "data.csv").write_text("SOMEONE ELSE'S\n")
+    return ds, secret
+
+
+def test_a_folder_swapped_for_a_link_between_check_and_open_is_refused(raced, monkeypatch):
+    ds, secret = raced
+    real_realpath = os.path.realpath
+
+    def racing_realpath(path, *args, **kwargs):
+        resolved = real_realpath(path, *args, **kwargs)
+        if str(path).endswith("sub/data.csv"):  # the attacker wins the race right here
+            _swap_for_link(ds, "sub", secret)
+        return resolved
+
+    monkeypatch.setattr(datafiles.os.path, "realpath", racing_realpath)
+    with pytest.raises(DataFilesError, match="outside the dataset folder") as err:
+        resolve(ds, ["sub/data.csv"], metadata_file=None)
+    assert not err.value.retryable
+
+
+def test_a_folder_swapped_for_a_link_after_vetting_is_never_opened(raced):
+    ds, secret = raced
+    [f] = resolve(ds, ["sub/data.csv"], metadata_file=None)
+    _swap_for_link(ds, "sub", secret)
+    with pytest.raises(DataFilesError, match="outside the dataset folder") as err:
+        datafiles.open_verified(f)
+    assert not err.value.retryable
+    # even the same inode reached through an outside link is refused: hard-link it there
+    (secret / "data.csv").unlink()
+    os.link(ds / "sub.old" / "data.csv", secret / "data.csv")
+    with pytest.raises(DataFilesError, match="outside the dataset folder"):
+        datafiles.open_verified(f)
+
+
+def test_a_file_changed_after_vetting_is_retryable(ds):
+    [f] = resolve(ds, ["a.csv"], metadata_file=None)
+    with (ds / "a.csv").open("a") as fh:
+        fh.write("3,4\n")  # the copy was still running
+    with pytest.raises(DataFilesError, match="still being written") as err:
+        datafiles.open_verified(f)
+    assert err.value.retryable

@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 
 from maggot_zenodo.watch.fstype import (
+    choose_mode,
+    choose_mode_from,
     detect_fstype,
     fs_type_for,
     is_network_fs,
     mode_for_fstype,
+    network_mounts_below,
     parse_mountinfo,
     resolve_mode,
 )
@@ -112,3 +115,39 @@ def test_watcher_in_auto_mode_uses_inotify_on_local_disk(tmp_path: Path) -> None
     watcher = Watcher(tmp_path, "META_datafile_ok.txt", "auto", 30, 0, lambda _f, _r: None)
     assert watcher.mode == "inotify"
     assert Watcher(tmp_path, "x", "poll", 30, 0, lambda _f, _r: None).mode == "poll"
+
+
+def test_a_network_or_fuse_mount_below_a_local_root_means_poll() -> None:
+    # /data is local xfs, but NFS, CIFS and FUSE shares are mounted inside it
+    assert network_mounts_below("/data", MOUNTINFO) == [
+        ("/data/nfs", "nfs4"),
+        ("/data/smb share", "cifs"),
+        ("/data/remote", "fuse.sshfs"),
+        ("/data/rclone", "fuse.rclone"),
+    ]
+    choice = choose_mode_from("auto", "/data", MOUNTINFO)
+    assert (choice.mode, choice.fstype) == ("poll", "xfs")
+    assert "nfs4 mount at /data/nfs below the root (and 3 more)" in choice.reason
+    # only mounts strictly below count: not the root's own, not a sibling sharing a prefix
+    assert network_mounts_below("/data/nfs/local", MOUNTINFO) == []
+    assert network_mounts_below("/dat", MOUNTINFO) == []
+    assert choose_mode_from("auto", "/data/nfs/local", MOUNTINFO).mode == "inotify"
+    assert choose_mode_from("auto", "/home", MOUNTINFO).mode == "inotify"
+    # a local mount below a local root does not matter
+    local = "27 1 254:0 / / rw - ext4 /dev/vda rw\n30 27 0:9 / /srv/d/tmp rw - tmpfs t rw\n"
+    assert choose_mode_from("auto", "/srv/d", local).mode == "inotify"
+
+
+def test_forced_modes_ignore_mounts_below_and_unreadable_mountinfo_polls() -> None:
+    assert choose_mode_from("inotify", "/data", MOUNTINFO).mode == "inotify"
+    assert choose_mode_from("poll", "/home", MOUNTINFO).mode == "poll"
+    unknown = choose_mode_from("auto", "/data", None)
+    assert (unknown.mode, unknown.reason) == ("poll", "mountinfo unreadable")
+
+
+def test_choose_mode_reads_a_mountinfo_file(tmp_path: Path) -> None:
+    info = tmp_path / "mountinfo"
+    info.write_text(MOUNTINFO)
+    assert choose_mode("auto", Path("/data"), info).mode == "poll"
+    assert choose_mode("auto", Path("/data/nfs/local"), info).mode == "inotify"
+    assert choose_mode("auto", Path("/data"), tmp_path / "missing").mode == "poll"

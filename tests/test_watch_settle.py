@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from maggot_zenodo.watch.settle import Settler, declared_files, snapshot
+from maggot_zenodo.watch.settle import Settler, declared_files, snapshot, usable_location
 
 
 def declare(folder: Path, *locations: str) -> Path:
@@ -211,3 +212,109 @@ def test_replacing_a_declared_file_with_one_of_the_same_size_is_a_change(tmp_pat
     other.write_text("xyz")
     other.replace(path)  # same size, maybe the same mtime tick, but a new inode
     assert snapshot([path]) != before
+
+
+def run_in_thread(fn, timeout: float = 5.0):
+    """Run ``fn`` in a daemon thread; its result, or AssertionError if it is still running."""
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert out, "still running: it blocked"
+    return out[0]
+
+
+def test_hostile_metadata_files_neither_block_nor_eat_memory(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "META_evil.json")  # a read() would wait for a writer for ever
+    zero = tmp_path / "zero"
+    zero.mkdir()
+    (zero / "META_evil.json").symlink_to("/dev/zero")  # a read() would never end
+    for ds in (fifo, zero):
+        assert names(ds, run_in_thread(lambda ds=ds: declared_files(ds))) == [
+            "META_datafile_ok.txt",
+            "META_evil.json",
+        ]
+
+
+def test_locations_the_os_cannot_take_are_skipped(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    declare(ds, "a\u0000b.csv", "ok.csv", ".", "sub/\u0000")
+    files = declared_files(ds)
+    assert names(ds, files) == ["META_datafile_ok.txt", "META_ds.json", "ok.csv"]
+    assert len(snapshot(files)) == 3
+    assert usable_location("bad\ud800.csv") is None  # not encodable as a file name
+    assert usable_location(" sub/x.csv ") == PurePosixPath("sub/x.csv")
+    # snapshot itself survives such names too (a caller's own files_of may produce them)
+    assert snapshot([tmp_path / "a\u0000b"]) == ((str(tmp_path / "a\u0000b"), -1, -1, -1),)
+
+
+def test_a_folder_that_cannot_be_checked_settles_and_others_go_on(tmp_path: Path) -> None:
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    for ds in (bad, good):
+        declare(ds, "data.csv")
+
+    def files_of(folder: Path) -> list[Path]:
+        if folder == bad:
+            raise ValueError("embedded null byte")
+        return declared_files(folder)
+
+    settled: list[Path] = []
+    settler = Settler(0.1, settled.append, files_of=files_of, tick=0.02)
+    settler.start()
+    try:
+        settler.add(bad)
+        settler.add(good)
+        deadline = time.monotonic() + 5
+        while len(settled) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(settled) == [bad, good]  # bad settles too: publish reports its problem
+        assert settler.alive() and settler.healthy()
+    finally:
+        settler.stop()
+
+
+def test_heartbeat_goes_stale_when_the_loop_is_wedged(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    declare(ds, "data.csv")
+    release = threading.Event()
+    entered = threading.Event()
+
+    def wedged(folder: Path) -> list[Path]:
+        entered.set()
+        release.wait(10)
+        return declared_files(folder)
+
+    settler = Settler(0.1, lambda _f: None, files_of=wedged, tick=0.02)
+    settler.start()
+    try:
+        time.sleep(0)  # idle: the loop beats while it waits
+        assert settler.healthy(stale_after=5)
+        settler.add(ds)
+        assert entered.wait(5)
+        deadline = time.monotonic() + 5
+        while settler.healthy(stale_after=0.2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert settler.alive() and not settler.healthy(stale_after=0.2)
+        release.set()
+        deadline = time.monotonic() + 5
+        while not settler.healthy(stale_after=0.2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert settler.healthy(stale_after=0.2)
+    finally:
+        release.set()
+        settler.stop()
+
+
+def test_an_idle_settler_keeps_beating(tmp_path: Path) -> None:
+    settler = Settler(0.1, lambda _f: None)
+    settler.start()
+    try:
+        first = settler.last_beat
+        deadline = time.monotonic() + 5
+        while settler.last_beat == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert settler.last_beat > first
+    finally:
+        settler.stop()

@@ -190,3 +190,35 @@ def test_on_trigger_errors_do_not_stop_the_watcher(root: Path) -> None:
         assert watcher.alive()
     finally:
         watcher.stop()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_symlinked_semaphore_is_reported_once_never_followed(
+    root: Path, outside: Path, mode: str
+) -> None:
+    """A link is reported (the publish step refuses it with a message), at start and when
+    created later; rescans report it again only if the link itself changes."""
+    (outside / "target").write_text("")
+    early = make_dataset(root / "team1" / "early")
+    (early / SEM).symlink_to(outside / "target")
+    plain = make_dataset(root / "team1" / "plain", semaphore=True)
+    rec = Recorder()
+    with running(root, mode, rec, rescan_interval=0.2) as watcher:
+        assert rec.wait(early)
+        late = make_dataset(root / "team2" / "late")
+        (late / SEM).symlink_to(outside / "target")
+        assert rec.wait(late)
+        rescans = watcher.stats["rescans"] if mode == "inotify" else rec.count(plain, "scan")
+        assert wait_for(
+            lambda: (
+                (watcher.stats["rescans"] if mode == "inotify" else rec.count(plain, "scan"))
+                >= rescans + 3
+            ),
+            10,
+        )
+        assert rec.count(plain, "scan") >= 3  # regular semaphores: reported at every rescan
+        assert rec.count(early) == 1 and rec.count(late) == 1
+        os.utime(outside / "target")  # touching the target changes nothing of the link
+        (late / SEM).unlink()
+        (late / SEM).symlink_to(outside / "target")  # a new link: a new request
+        assert rec.wait(late, 2)

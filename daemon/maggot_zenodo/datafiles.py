@@ -2,9 +2,14 @@
 
 The security rules live here: a location that is absolute, holds ``..``, or resolves
 (symlinks followed) outside the dataset folder is refused, and so is anything that is not
-a readable regular file. Files are opened with O_NOFOLLOW and the opened descriptor is checked
-to be the very file that was vetted; the upload then reads through ``/proc/self/fd/N``, so a
-file swapped for a link meanwhile cannot make it read anything else.
+a readable regular file. Files are opened with O_NOFOLLOW, and after every open the kernel is
+asked where the descriptor really points (``/proc/self/fd/N``): O_NOFOLLOW guards only the
+last component, so a folder of the path swapped for a link between the check and the open
+would otherwise hand over a file from elsewhere. The opened descriptor is also checked to be
+the very file that was vetted; the upload then reads through ``/proc/self/fd/N``.
+
+A file keeps its declared name on Zenodo (the last component of its location), not the name
+of the file a link points to.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ class LocalFile:
     mtime_ns: int
     ino: int
     dev: int
+    # The dataset folder (symlinks resolved): every open checks it stays inside. None only
+    # for LocalFiles built by hand elsewhere; then the exact vetted path is required.
+    folder: Path | None = None
 
 
 class DataFilesError(Exception):
@@ -70,9 +78,24 @@ def _check_location(folder_real: Path, location: str) -> tuple[Path | None, str 
     return real, None
 
 
-def _stat_regular(path: Path, location: str) -> tuple[os.stat_result | None, str | None]:
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def opened_path(fd: int) -> str:
+    """Where ``fd`` really points, as the kernel knows it (Linux; follows no name again)."""
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def is_inside(folder_real: Path, path: str) -> bool:
+    """True when ``path`` (resolved) lies strictly below ``folder_real``."""
+    return path.startswith(os.fspath(folder_real).rstrip("/") + "/")
+
+
+def _stat_regular(
+    path: Path, location: str, folder_real: Path
+) -> tuple[os.stat_result | None, str | None]:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, OPEN_FLAGS)
     except FileNotFoundError:
         return None, f"'{location}' is declared but missing from the dataset folder."
     except PermissionError:
@@ -80,6 +103,13 @@ def _stat_regular(path: Path, location: str) -> tuple[os.stat_result | None, str
     except OSError as exc:
         return None, f"'{location}' cannot be opened ({exc.strerror})."
     try:
+        where = opened_path(fd)
+        if where != os.fspath(path) or not is_inside(folder_real, where):
+            # a folder on the way was swapped for a link after the path was checked
+            return (
+                None,
+                f"'{location}' leads outside the dataset folder (it changed as it was read).",
+            )
         st = os.fstat(fd)
         if not stat_module.S_ISREG(st.st_mode):
             return None, f"'{location}' is not a regular file."
@@ -103,8 +133,8 @@ def resolve(
     found: list[LocalFile] = []
     seen_paths: set[tuple[int, int]] = set()
 
-    def add(location: str, real: Path) -> None:
-        st, why = _stat_regular(real, location)
+    def add(location: str, real: Path, key: str) -> None:
+        st, why = _stat_regular(real, location, folder_real)
         if why:
             problems.append(why)
             return
@@ -113,7 +143,16 @@ def resolve(
             return  # the same file declared twice (or the metadata file declared): once
         seen_paths.add((st.st_dev, st.st_ino))
         found.append(
-            LocalFile(real.name, location, real, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+            LocalFile(
+                key,
+                location,
+                real,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ino,
+                st.st_dev,
+                folder_real,
+            )
         )
 
     if metadata_file is not None:
@@ -121,14 +160,16 @@ def resolve(
         if mpath.is_symlink():
             problems.append(f"The metadata file '{mpath.name}' is a symbolic link; it is refused.")
         else:
-            add(mpath.name, mpath)
+            add(mpath.name, mpath, mpath.name)
     for location in locations:
         real, why = _check_location(folder_real, location)
         if why:
             problems.append(why)
         else:
             assert real is not None
-            add(location, real)
+            # the declared name, not the link target's: ``results.csv -> raw/run7.csv``
+            # is uploaded as results.csv
+            add(location, real, PurePosixPath(location.strip()).name)
 
     by_key: dict[str, list[str]] = {}
     for f in found:
@@ -157,16 +198,40 @@ def resolve(
 
 
 def open_verified(f: LocalFile) -> int:
-    """Open ``f`` without following links and check it is still the vetted file, unchanged."""
-    fd = os.open(f.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    st = os.fstat(fd)
-    same = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (f.dev, f.ino, f.size, f.mtime_ns)
-    if not stat_module.S_ISREG(st.st_mode) or not same:
-        os.close(fd)
-        raise DataFilesError(
-            [f"'{f.location}' was replaced or changed while being published."],
-            "Wait until the files are in place, then touch the semaphore file again.",
+    """Open ``f`` without following links and check it is still the vetted file, unchanged.
+
+    A file that changed since it was vetted is most likely still being written: that error
+    is retryable. A path that now leads elsewhere (a folder swapped for a link) is refused.
+    """
+    fd = os.open(f.path, OPEN_FLAGS)
+    try:
+        where = opened_path(fd)
+        inside = is_inside(f.folder, where) if f.folder is not None else where == os.fspath(f.path)
+        if not inside:
+            raise DataFilesError(
+                [f"'{f.location}' leads outside the dataset folder (a folder became a link)."],
+                "Remove the links from the dataset folder, then touch the semaphore file again.",
+            )
+        st = os.fstat(fd)
+        same = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
+            f.dev,
+            f.ino,
+            f.size,
+            f.mtime_ns,
         )
+        if where != os.fspath(f.path) or not stat_module.S_ISREG(st.st_mode) or not same:
+            raise DataFilesError(
+                [
+                    f"'{f.location}' changed while being published: "
+                    "it was still being written (or replaced)."
+                ],
+                "Nothing to do if the copy is finishing: it is tried again later. "
+                "Otherwise touch the semaphore file again once the files are in place.",
+                retryable=True,
+            )
+    except BaseException:
+        os.close(fd)
+        raise
     return fd
 
 

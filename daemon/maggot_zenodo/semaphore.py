@@ -17,15 +17,25 @@ def fingerprint_of(st: os.stat_result) -> str:
 
 
 def semaphore_fingerprint(path: Path) -> str | None:
-    """The fingerprint of the semaphore at ``path``; None when absent or not a regular file.
+    """The fingerprint of the semaphore at ``path``; None when absent, or neither a regular
+    file nor a symlink.
 
-    A symlink is never followed: a semaphore that is a link is refused elsewhere, and here
-    it simply does not count as a request.
+    A symlink is never followed: its fingerprint is the link's own (lstat). It counts as a
+    request so that the Publisher refuses it with a message the researcher sees, and the
+    journal records that request as handled instead of it being silently ignored.
     """
     try:
         st = os.lstat(path)
-    except OSError:
+    except (OSError, ValueError):
         return None
-    if not stat_module.S_ISREG(st.st_mode):
+    if not (stat_module.S_ISREG(st.st_mode) or stat_module.S_ISLNK(st.st_mode)):
         return None
     return fingerprint_of(st)
+
+
+def is_symlink_semaphore(path: Path) -> bool:
+    """True when the semaphore at ``path`` is a symbolic link (refused by the Publisher)."""
+    try:
+        return stat_module.S_ISLNK(os.lstat(path).st_mode)
+    except (OSError, ValueError):
+        return False

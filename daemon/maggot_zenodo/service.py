@@ -479,11 +479,12 @@ class Daemon:
         return f"watching {self.config.storage.root} ({mode}): {self.runtime.counts_text()}"
 
     def healthy(self) -> bool:
-        """Watchdog health: the watcher, the settle thread and every worker are alive."""
+        """Watchdog health: the watcher and every worker are alive, and the settle loop's
+        heartbeat is recent (a thread that is alive but wedged must stop the pings too)."""
         assert self.runtime is not None
         checks = {
             "watcher": self.watcher is not None and self.watcher.alive(),
-            "settle": self.runtime.settler.alive(),
+            "settle": self.runtime.settler.healthy(),
             "workers": self.runtime.pool.healthy(),
         }
         bad = [name for name, ok in checks.items() if not ok]

@@ -3,12 +3,15 @@
 inotify only reports changes made through the local kernel: on a network or FUSE mount a
 file written by another machine (or by the FUSE daemon's remote side) raises no event, so
 such roots must be polled. The table errs on the side of polling: a poll is slower, never
-blind.
+blind. A local root can hold such a mount further down (an NFS share mounted inside the
+storage space): in auto mode that also means polling, since inotify would miss the writes
+made there by other machines.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -88,6 +91,54 @@ def mode_for_fstype(configured: str, fstype: str | None) -> str:
     return "poll" if is_network_fs(fstype) else "inotify"
 
 
+def network_mounts_below(path: str, mountinfo_text: str) -> list[tuple[str, str]]:
+    """``(mount point, type)`` of each network or FUSE mount strictly below ``path``
+    (already resolved), in mountinfo order."""
+    prefix = path.rstrip("/") + "/"
+    return [
+        (mount_point, fstype)
+        for mount_point, fstype in parse_mountinfo(mountinfo_text)
+        if mount_point.startswith(prefix) and is_network_fs(fstype)
+    ]
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """The watch mode, the root's filesystem type, and why (for the log line)."""
+
+    mode: str
+    fstype: str | None
+    reason: str
+
+
+def choose_mode_from(configured: str, path: str, mountinfo_text: str | None) -> ModeChoice:
+    """The mode for the resolved root ``path`` given mountinfo's text (None: unreadable)."""
+    if configured in ("inotify", "poll"):
+        fstype = fs_type_for(path, mountinfo_text) if mountinfo_text is not None else None
+        return ModeChoice(configured, fstype, "configured")
+    if mountinfo_text is None:
+        return ModeChoice(mode_for_fstype(configured, None), None, "mountinfo unreadable")
+    fstype = fs_type_for(path, mountinfo_text)
+    mode = mode_for_fstype(configured, fstype)
+    if mode == "poll":
+        return ModeChoice(mode, fstype, f"the storage root is on {fstype or 'an unknown'} fs")
+    below = network_mounts_below(path, mountinfo_text)
+    if below:
+        mount_point, kind = below[0]
+        more = f" (and {len(below) - 1} more)" if len(below) > 1 else ""
+        return ModeChoice("poll", fstype, f"{kind} mount at {mount_point} below the root{more}")
+    return ModeChoice(mode, fstype, f"local {fstype} fs, no network mount below")
+
+
+def choose_mode(configured: str, root: Path, mountinfo: Path = MOUNTINFO) -> ModeChoice:
+    """The watch mode for ``root`` (symlinks resolved), read from ``/proc/self/mountinfo``."""
+    try:
+        text: str | None = mountinfo.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        text = None
+    return choose_mode_from(configured, os.path.realpath(root), text)
+
+
 def detect_fstype(root: Path, mountinfo: Path = MOUNTINFO) -> str | None:
     """The filesystem type of ``root`` (symlinks resolved); None if mountinfo is unreadable."""
     try:
@@ -98,6 +149,6 @@ def detect_fstype(root: Path, mountinfo: Path = MOUNTINFO) -> str | None:
 
 
 def resolve_mode(configured: str, root: Path) -> tuple[str, str | None]:
-    """The watch mode to use for ``root`` and the filesystem type it was chosen from."""
-    fstype = detect_fstype(root)
-    return mode_for_fstype(configured, fstype), fstype
+    """The watch mode to use for ``root`` and its filesystem type (see ``choose_mode``)."""
+    choice = choose_mode(configured, root)
+    return choice.mode, choice.fstype

@@ -28,18 +28,39 @@ log = get_logger(__name__)
 # A folder whose mtime is this close to "now" (either side: clocks of NFS servers drift) may
 # still change within the same timestamp tick: list it again next cycle.
 RECENT_NS = 5_000_000_000
+# Folders between two heartbeats (and stop checks) during a walk or a cycle.
+BEAT_EVERY = 1000
 
 
 class TreeState:
     """What the poller remembers: ``{folder: mtime_ns}`` and ``{semaphore: fingerprint}``."""
 
-    def __init__(self, root: Path, semaphore: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        semaphore: str,
+        *,
+        beat: Callable[[], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.root = os.fspath(root)
         self.semaphore = semaphore
+        self._beat = beat
+        self._stop = stop
+        self._since_beat = 0
         self.dirs: dict[str, int] = {}
         self.sems: dict[str, str] = {}
         self._recheck: set[str] = set()
         self.last_listed = 0  # folders listed by the last cycle: the cost that matters
+
+    def _progress(self) -> bool:
+        """Count one folder, beat every BEAT_EVERY; True when the walk must stop now."""
+        self._since_beat += 1
+        if self._since_beat >= BEAT_EVERY:
+            self._since_beat = 0
+            if self._beat is not None:
+                self._beat()
+        return self._stop is not None and self._stop.is_set()
 
     def build(self) -> list[str]:
         """Forget everything and walk the whole tree; return every semaphore found."""
@@ -54,6 +75,8 @@ class TreeState:
             folder = stack.pop()
             if folder in self.dirs:
                 continue
+            if self._progress():
+                return
             try:
                 st = os.lstat(folder)  # before listing: a change after this moves the mtime
             except OSError:
@@ -87,6 +110,8 @@ class TreeState:
         if self.root not in dirs:  # missing at start (not yet mounted?) or replaced
             self._add_subtree(self.root, found, now_ns)
         for folder, old in list(dirs.items()):
+            if self._progress():
+                return found
             try:
                 st = os.lstat(folder)
             except OSError:
@@ -101,6 +126,8 @@ class TreeState:
         known_sems = list(self.sems.items())
         self.last_listed = len(to_list)
         for folder in to_list:
+            if self._progress():
+                return found
             listing = list_folder(folder, self.semaphore)
             if listing is None:
                 dirs.pop(folder, None)
@@ -141,7 +168,8 @@ class Poller(threading.Thread):
         stop: threading.Event,
     ) -> None:
         super().__init__(name="maggot-zenodo-poller", daemon=True)
-        self.state = TreeState(root, semaphore)
+        self.state = TreeState(root, semaphore, beat=self._on_progress, stop=stop)
+        self.last_beat: float | None = None
         self.interval = max(0.01, float(interval))
         self.rescan_interval = float(rescan_interval)
         self._report = report
@@ -152,6 +180,9 @@ class Poller(threading.Thread):
         self.cycles = 0
         self.ready = threading.Event()
         self._rescan_requested = threading.Event()
+
+    def _on_progress(self) -> None:
+        self.last_beat = time.monotonic()
 
     def request_rescan(self) -> None:
         """Make the next cycle a full walk that reports every semaphore (reason ``scan``)."""
@@ -193,6 +224,8 @@ class Poller(threading.Thread):
     def _full_walk(self, why: str) -> None:
         started = time.monotonic()
         found = self.state.build()
+        if self._stop_event.is_set():
+            return  # interrupted: what was found is partial, and nobody is listening
         self._finish_cycle(started)
         log.info(
             "poll walk done",
@@ -212,9 +245,10 @@ class Poller(threading.Thread):
         self.cycles += 1
 
     def healthy(self) -> bool:
-        """Thread alive, and its last cycle recent for the interval and the tree's size."""
+        """Thread alive, and its last cycle (or, within a long walk, its last heartbeat)
+        recent for the interval and the tree's size."""
         if not self.is_alive():
             return False
-        last = self.last_cycle_end or self.started_at
+        last = max(self.last_cycle_end or self.started_at, self.last_beat or 0.0)
         allowed = max(60.0, 3 * self.interval + 4 * self.last_cycle_seconds)
         return time.monotonic() - last < allowed

@@ -8,12 +8,16 @@ is asked for again at every look, since the metadata file (which declares them) 
 still be changing.
 
 One thread watches every settling dataset at once, so 200 datasets triggered together settle
-together instead of one after the other, and no worker is held while a copy finishes.
+together instead of one after the other, and no worker is held while a copy finishes. That
+thread must therefore never block or die on one dataset: the metadata is read without
+following links and without waiting on FIFOs (``maggot.read_metadata_bytes``), odd locations
+are skipped, and a folder whose check still fails settles as "unchanged", so the publish step
+reports its problem in META_zenodo.txt. Each turn of the loop beats a heartbeat, which the
+service's watchdog check reads: a wedged thread stops the watchdog pings.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -21,10 +25,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 from maggot_zenodo.logs import get_logger
-from maggot_zenodo.maggot import STATUS_FILE, local_resources
+from maggot_zenodo.maggot import STATUS_FILE, local_resources, parse_metadata, read_metadata_bytes
+from maggot_zenodo.problems import DatasetError
 
 MAX_FILES = 10_000
 MAX_METADATA_SIZE = 5_000_000
+# The loop beats at least this often while idle; the heartbeat is stale after STALE_AFTER.
+IDLE_BEAT = 1.0
+STALE_AFTER = 60.0
 
 log = get_logger("maggot_zenodo.watch.settle")
 
@@ -59,17 +67,30 @@ def declared_files(
     if len(metas) != 1:
         return paths
     try:
-        if os.lstat(metas[0]).st_size > max_metadata_size:
-            return paths
-        record = json.loads(metas[0].read_bytes())
-    except (OSError, ValueError, RecursionError):
+        record = parse_metadata(read_metadata_bytes(metas[0], max_metadata_size), metas[0].name)
+    except (DatasetError, OSError, ValueError, RecursionError):
         return paths
     for location in local_resources(record)[:limit]:
-        relative = PurePosixPath(location.strip())
-        if relative.is_absolute() or ".." in relative.parts:
-            continue
-        paths.append(folder.joinpath(*relative.parts))
+        relative = usable_location(location)
+        if relative is not None:
+            paths.append(folder.joinpath(*relative.parts))
     return paths
+
+
+def usable_location(location: str) -> PurePosixPath | None:
+    """``location`` as a relative path to follow, or None when the publish step will refuse
+    it anyway (absolute, ``..``, a NUL, or not encodable as a file name)."""
+    text = location.strip()
+    if "\x00" in text:
+        return None
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        return None
+    relative = PurePosixPath(text)
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        return None
+    return relative
 
 
 def snapshot(paths: Iterable[Path]) -> Snapshot:
@@ -78,7 +99,7 @@ def snapshot(paths: Iterable[Path]) -> Snapshot:
     for path in paths:
         try:
             st = os.lstat(path)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a name the OS cannot take
             items.append((str(path), -1, -1, -1))
             continue
         items.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino))
@@ -106,6 +127,8 @@ class Settler:
         self._pending: dict[Path, tuple[Snapshot | None, float]] = {}
         self._stopped = False
         self._thread: threading.Thread | None = None
+        self._failing: set[Path] = set()  # folders whose check failed (logged once each)
+        self.last_beat = clock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="maggot-zenodo-settle", daemon=True)
@@ -122,6 +145,11 @@ class Settler:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def healthy(self, stale_after: float = STALE_AFTER) -> bool:
+        """Alive and turning: the loop beat within ``stale_after`` seconds (it beats at least
+        every IDLE_BEAT s when idle, and between folders when busy)."""
+        return self.alive() and self._clock() - self.last_beat < stale_after
+
     def add(self, folder: Path) -> None:
         """Start (or restart) the settle period of ``folder``; never blocks for long."""
         with self._cond:
@@ -134,15 +162,24 @@ class Settler:
         with self._cond:
             return len(self._pending)
 
+    def _beat(self) -> None:
+        self.last_beat = self._clock()
+
     def _loop(self) -> None:
         while True:
+            self._beat()
             with self._cond:
                 while not self._pending and not self._stopped:
-                    self._cond.wait()
+                    self._cond.wait(IDLE_BEAT)
+                    self._beat()
                 if self._stopped:
                     return
                 folders = list(self._pending)
-            ready = [folder for folder in folders if self._check(folder)]
+            ready = []
+            for folder in folders:
+                if self._check(folder):
+                    ready.append(folder)
+                self._beat()
             for folder in ready:
                 try:
                     self._on_settled(folder)
@@ -152,9 +189,26 @@ class Settler:
                 if not self._stopped and self._pending:
                     self._cond.wait(self._tick)
 
+    def _look(self, folder: Path) -> Snapshot:
+        """The snapshot of ``folder``; when it cannot be taken, a fixed one, so the folder
+        settles and the publish step says what is wrong (logged once per folder)."""
+        try:
+            current = snapshot(self._files_of(folder))
+        except Exception as exc:
+            if folder not in self._failing:
+                self._failing.add(folder)
+                log.warning(
+                    "cannot check whether the dataset's files changed; publishing it as is",
+                    dataset=str(folder),
+                    error=f"{type(exc).__name__}: {exc}"[:300],
+                )
+            return ((f"unreadable:{type(exc).__name__}", -1, -1, -1),)
+        self._failing.discard(folder)
+        return current
+
     def _check(self, folder: Path) -> bool:
         """Take a snapshot of ``folder``; True (and forget it) when it has settled."""
-        current = snapshot(self._files_of(folder))
+        current = self._look(folder)
         now = self._clock()
         with self._cond:
             entry = self._pending.get(folder)
@@ -170,4 +224,5 @@ class Settler:
             if now - since < self.settle:
                 return False
             del self._pending[folder]
+            self._failing.discard(folder)
             return True

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..logs import get_logger
-from ..semaphore import semaphore_fingerprint
-from .fstype import resolve_mode
+from ..semaphore import is_symlink_semaphore, semaphore_fingerprint
+from .fstype import choose_mode
 from .poller import Poller
 from .scanner import find_semaphores
 
@@ -79,7 +79,8 @@ class Watcher:
         self.poll_interval = float(poll_interval)
         self.rescan_interval = float(rescan_interval)
         self._on_trigger = on_trigger
-        self._mode, self.fstype = resolve_mode(mode, self.root)
+        choice = choose_mode(mode, self.root)
+        self._mode, self.fstype, self.mode_reason = choice.mode, choice.fstype, choice.reason
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._requests: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
@@ -107,6 +108,7 @@ class Watcher:
             mode=self._mode,
             configured=self.configured_mode,
             fstype=self.fstype,
+            reason=self.mode_reason,
             root=str(self.root),
         )
         self._thread = threading.Thread(target=self._run, name="maggot-zenodo-watch", daemon=True)
@@ -145,7 +147,12 @@ class Watcher:
         if fingerprint is None:
             return
         with self._trigger_lock:
-            if not force and self._reported.get(semaphore_path) == fingerprint:
+            if self._reported.get(semaphore_path) == fingerprint and (
+                not force or is_symlink_semaphore(Path(semaphore_path))
+            ):
+                # Rescans report everything again for the journal to sort out, except a
+                # symlinked semaphore already reported: it is refused (not journaled as
+                # handled), and would otherwise fail again at every rescan.
                 return
             self._reported[semaphore_path] = fingerprint
             self.stats["triggers"] += 1
