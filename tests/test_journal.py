@@ -103,3 +103,46 @@ def test_threads_each_get_a_connection(tmp_path):
     assert all(r.deposition_id == 19 for r in j.rows())
     j.close()
     assert Path(tmp_path / "s.db").exists()
+
+
+def test_record_deposition_resolves_the_marker_in_the_same_transaction(tmp_path):
+    j = Journal(tmp_path / "s.db")
+    row = j.dataset("http://z", "site", "ds1", "/data/ds1")
+    j.add_marker(row.id, "m1")
+    j.mark_uploaded(row.id, "old.csv", "md5", 1)
+    j.update(row.id, metadata_hash="h")
+    # the marker does not exist yet in another's eyes if the transaction fails midway
+    with pytest.raises(ValueError):
+        j.record_deposition(row.id, "m1", 41, folder="evil")
+    assert j.open_markers(row.id) and j.get(row.id).deposition_id is None
+    got = j.record_deposition(row.id, "m1", 42, bucket_url="http://z/b", deposit_url="http://z/d")
+    assert (got.deposition_id, got.bucket_url, got.deposit_url) == (42, "http://z/b", "http://z/d")
+    assert got.metadata_hash is None and j.uploaded(row.id) == {}
+    assert j.open_markers(row.id) == []
+    j.close()
+    j2 = Journal(tmp_path / "s.db")  # committed on disk
+    assert j2.get(row.id).deposition_id == 42 and j2.open_markers(row.id) == []
+
+
+def test_rekey_moves_a_row_to_a_new_folder_with_its_uploads(tmp_path):
+    j = Journal(tmp_path / "s.db")
+    old = j.dataset("http://z", "site", "team1/ds1", "/data/team1/ds1")
+    j.record_deposition(old.id, None, 7)
+    j.mark_uploaded(old.id, "a.csv", "m", 1)
+    new = j.dataset("http://z", "site", "archive/ds1", "/data/archive/ds1")
+    j.step(new.id, "x", "intent")
+    assert [r.id for r in j.with_deposition("http://z", "site", 7)] == [old.id]
+    assert j.with_deposition("http://z", "other", 7) == []
+    moved = j.rekey(old.id, new.id)
+    assert (moved.id, moved.folder, moved.abs_folder) == (
+        old.id,
+        "archive/ds1",
+        "/data/archive/ds1",
+    )
+    assert moved.deposition_id == 7 and j.uploaded(old.id) == {"a.csv": "m"}
+    assert [r.folder for r in j.rows()] == ["archive/ds1"]
+    assert ("x", "intent", None) in j.steps(old.id)
+    with pytest.raises(ValueError):  # a row that knows a deposition is never replaced
+        other = j.dataset("http://z", "site", "b", "/data/b")
+        j.record_deposition(other.id, None, 8)
+        j.rekey(old.id, other.id)

@@ -72,3 +72,25 @@ def test_a_planted_symlink_is_replaced_not_followed(tmp_path):
     assert victim.read_text() == "precious"
     assert not (folder / "META_zenodo.txt").is_symlink()
     assert statusfile.read(folder)["status"] == "queued"
+
+
+def test_write_refuses_a_folder_swapped_for_a_symlink(tmp_path):
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    link = tmp_path / "dataset"
+    link.symlink_to(real)
+    with pytest.raises(OSError):
+        statusfile.write(link, statusfile.render("queued"))
+    assert list(real.iterdir()) == []
+
+
+def test_error_and_hint_are_literal_blocks_and_the_header_names_the_semaphore():
+    error = "'../c.csv' goes up with '..'; only files inside the folder go.\nsecond: problem"
+    text = statusfile.render("failed", error=error, hint="Fix it: now", semaphore="GO.txt")
+    assert "Touch GO.txt to publish again." in text and "META_datafile_ok" not in text
+    assert "error: |-\n  '../c.csv' goes up with '..'; only" in text
+    assert "''" not in text and "hint: |-\n  Fix it: now\n" in text
+    data = yaml.safe_load(text)
+    assert data["error"] == error and data["hint"] == "Fix it: now"
+    assert "Touch META_datafile_ok.txt" in statusfile.render("queued")
+    assert "Touch GO.txt" in statusfile.queued_text({"deposition_id": 3}, "GO.txt")

@@ -194,6 +194,57 @@ class Journal:
             db.execute(f"UPDATE datasets SET {sets} WHERE id = ?", (*values.values(), dataset_id))  # noqa: S608
         return self.get(dataset_id)
 
+    def record_deposition(
+        self, dataset_id: int, marker: str | None, deposition_id: int, **values: Any
+    ) -> DatasetRow:
+        """Remember a created or adopted deposition and resolve its create ``marker``, in ONE
+        transaction: a crash can never leave the marker resolved and the deposition unknown
+        (the next run would create a second one). Files recorded as uploaded by us belong to
+        the previous deposition and are forgotten with it; ``metadata_hash`` is cleared."""
+        values = {"deposition_id": deposition_id, "metadata_hash": None, **values}
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not journal columns: {sorted(unknown)}")
+        values.setdefault("updated", time.time())
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._tx() as db:
+            db.execute(f"UPDATE datasets SET {sets} WHERE id = ?", (*values.values(), dataset_id))  # noqa: S608
+            db.execute("DELETE FROM uploaded WHERE dataset_id = ?", (dataset_id,))
+            if marker is not None:
+                db.execute("UPDATE markers SET resolved = 1 WHERE marker = ?", (marker,))
+        return self.get(dataset_id)
+
+    def with_deposition(
+        self, zenodo_url: str, account: str, deposition_id: int
+    ) -> list[DatasetRow]:
+        """The rows (one Zenodo URL and account) that remember ``deposition_id``."""
+        cur = self._conn().execute(
+            "SELECT * FROM datasets WHERE zenodo_url = ? AND account = ? AND deposition_id = ?",
+            (zenodo_url, account, deposition_id),
+        )
+        return [_row(r) for r in cur.fetchall()]
+
+    def rekey(self, old_id: int, new_id: int) -> DatasetRow:
+        """A dataset folder moved: row ``old_id`` takes the folder of the fresh row ``new_id``
+        (which must know no deposition), keeping its deposition, uploaded files and steps;
+        ``new_id``'s open markers and steps move over, then ``new_id`` is deleted."""
+        with self._tx() as db:
+            new = _row(db.execute("SELECT * FROM datasets WHERE id = ?", (new_id,)).fetchone())
+            if new.deposition_id is not None:
+                raise ValueError("the new folder's row already knows a deposition")
+            db.execute("DELETE FROM datasets WHERE id = ?", (new_id,))
+            db.execute(
+                "UPDATE datasets SET folder = ?, abs_folder = ?, updated = ? WHERE id = ?",
+                (new.folder, new.abs_folder, time.time(), old_id),
+            )
+            for table in ("markers", "steps", "uploaded"):
+                db.execute(
+                    f"UPDATE OR IGNORE {table} SET dataset_id = ? WHERE dataset_id = ?",  # noqa: S608
+                    (old_id, new_id),
+                )
+            db.execute("DELETE FROM uploaded WHERE dataset_id = ?", (new_id,))
+        return self.get(old_id)
+
     def rows(self) -> list[DatasetRow]:
         """Every dataset, by folder."""
         cur = self._conn().execute("SELECT * FROM datasets ORDER BY folder, zenodo_url, account")

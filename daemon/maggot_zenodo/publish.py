@@ -2,10 +2,12 @@
 
 Every request is journaled before (intent) and after (result). The one step that cannot be
 made idempotent on Zenodo's side — creating a deposition — carries a unique marker, recorded
-in the journal before the POST and put into the new deposition's ``notes``; when the answer
-is lost (a 502 after commit, a crash, a ``kill -9``), the next attempt lists the account's
-most recent depositions and adopts the one holding the marker instead of creating another.
-The marker disappears at the metadata PUT that follows (PUT replaces all metadata).
+in the journal before the POST and put into the new deposition's ``notes`` and title. The
+created (or adopted) deposition's id is recorded in the same journal transaction that resolves
+the marker, before any other request. When the answer is lost (a 502 after commit, a crash, a
+``kill -9``), the next attempt searches the account's depositions and adopts the one holding
+the marker instead of creating another. The marker disappears at the metadata PUT that follows
+(PUT replaces all metadata).
 
 Decisions worth knowing:
 - A deposition that is ``inprogress`` (a published record someone is editing on zenodo.org)
@@ -19,10 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -64,6 +68,7 @@ class Outcome:
     error: str | None = None
     hint: str | None = None
     retryable: bool = False
+    detail: str | None = None  # the sysadmin's detail (logged too), never in META_zenodo.txt
 
     @property
     def ok(self) -> bool:
@@ -73,8 +78,10 @@ class Outcome:
 class Failure(Exception):
     """This dataset cannot go on now; ``retryable`` says whether trying later may help."""
 
-    def __init__(self, error: str, hint: str = "", *, retryable: bool = False) -> None:
-        self.error, self.hint, self.retryable = error, hint, retryable
+    def __init__(
+        self, error: str, hint: str = "", *, retryable: bool = False, detail: str | None = None
+    ) -> None:
+        self.error, self.hint, self.retryable, self.detail = error, hint, retryable, detail
         super().__init__(error)
 
 
@@ -210,7 +217,25 @@ class Publisher:
         """Bring ``folder``'s deposition up to date; never raises for a dataset's problems."""
         folder = Path(folder).absolute()
         run = _Run(self, folder, fingerprint, with_files, progress)
-        lock = self._lock(folder)
+        try:
+            lock = self._lock(folder)
+        except OSError as exc:
+            locks = Path(self.config.state).parent / "locks"
+            detail = (
+                f"cannot lock the dataset in {locks} ({exc.strerror or exc}): the service user "
+                "needs write access to the state folder's locks/ directory"
+            )
+            get_logger("maggot_zenodo.publish", dataset=str(folder)).error(
+                "cannot take the dataset lock", status="failed", error=detail
+            )
+            return Outcome(
+                folder,
+                "failed",
+                error="maggot-zenodo cannot work on this dataset: its state folder is unusable.",
+                hint="Tell the site administrator; it will be tried again automatically.",
+                retryable=True,
+                detail=detail,
+            )
         if lock is None:
             return Outcome(
                 folder,
@@ -262,7 +287,6 @@ class _Run:
         self.client: Any = None
         self.files: list[datafiles.LocalFile] = []
         self.md5: dict[str, str] = {}
-        self._orphans: list[dict[str, Any]] = []
         self.log = get_logger("maggot_zenodo.publish", dataset=self.rel)
 
     # -- the attempt -------------------------------------------------------------------
@@ -273,7 +297,7 @@ class _Run:
             self.log.info("stopped between steps", status="queued")
             if self.row is not None:
                 self._update(status="queued")
-            self._write_status("queued")
+            self._try_write_status("queued")
             return self._outcome("failed", "Stopped before the end.", "", retryable=True)
         except Failure as f:
             return self._fail(f)
@@ -315,12 +339,27 @@ class _Run:
         try:
             token = tokens.token_for(self.config, self.semaphore if present else None)
         except tokens.TokenError as exc:
-            raise Failure(exc.message, exc.hint, retryable=True) from None
+            # the sysadmin's paths and commands go to the log, plain words to the researcher
+            detail = f"{exc.message} {exc.hint}".strip()
+            self.log.error("no usable Zenodo token", error=scrub(detail))
+            raise Failure(
+                "The site's access to Zenodo is not set up or not working, "
+                "so this dataset cannot be sent now.",
+                "Contact the site administrator (nothing to change in the dataset); "
+                "it will be tried again automatically.",
+                retryable=True,
+                detail=detail,
+            ) from None
         self.row = self.journal.dataset(
             self.config.zenodo.url, token.account, self.rel, str(self.folder)
         )
+        if self.row.deposition_id is None:
+            self._follow_move()
         self._update(status="publishing", error=None, hint=None)
-        self._write_status("publishing")
+        try:
+            self._write_status("publishing")
+        except OSError as exc:
+            raise self._unwritable(exc) from None
 
         try:
             site = self.p.site()
@@ -374,6 +413,65 @@ class _Run:
         self._cleanup_markers()
         return self._succeed(dep)
 
+    def _unwritable(self, exc: OSError) -> Failure:
+        """The dataset folder refuses our status file: the sysadmin's to fix, said plainly.
+
+        Permission problems (EACCES, EPERM, EROFS) are not retried: nothing changes until
+        someone fixes the folder, and retrying would only fill the log. Anything else (disk
+        full, quota, I/O error) may pass, so it is retried."""
+        permanent = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        detail = (
+            f"cannot write {statusfile.STATUS_FILE} in {self.folder} ({exc.strerror or exc}): "
+            "the service user needs write access to the dataset folder (make it group-writable "
+            "for the service's group, with the setgid bit so new files keep that group)"
+        )
+        self.log.error("cannot write the status file", status="failed", error=detail)
+        return Failure(
+            "maggot-zenodo cannot write into this dataset folder, so it was not sent to Zenodo.",
+            "Ask the site administrator to give the maggot-zenodo service write access to the "
+            f"folder, then touch {self.config.storage.semaphore} again."
+            if permanent
+            else "It will be tried again; if it persists, tell the site administrator.",
+            retryable=not permanent,
+            detail=detail,
+        )
+
+    def _follow_move(self) -> None:
+        """A dataset folder moved or renamed inside the storage keeps its deposition.
+
+        Its own ``META_zenodo.txt`` names a deposition the journal knows for another folder:
+        when that folder no longer holds a ``META_*.json`` (moved away), the journal row moves
+        here. When it still does, this folder is a copy, starting a new dataset: nothing is
+        adopted. A deposition the journal does not know (journal lost) is never adopted."""
+        assert self.row is not None
+        previous = statusfile.read(self.folder)
+        dep_id = previous.get("deposition_id") if previous else None
+        if not isinstance(dep_id, int) or isinstance(dep_id, bool):
+            return
+        candidates = [
+            r
+            for r in self.journal.with_deposition(self.row.zenodo_url, self.row.account, dep_id)
+            if r.id != self.row.id
+        ]
+        if len(candidates) != 1:
+            return
+        [old] = candidates
+        old_folder = Path(old.abs_folder)
+        if _holds_dataset(old_folder):
+            self.log.info(
+                "copied status file names another dataset's deposition; not adopting it",
+                deposition_id=dep_id,
+                other=old.folder,
+            )
+            return
+        self.row = self.journal.rekey(old.id, self.row.id)
+        self._step("moved", "result", {"from": old.folder, "id": dep_id})
+        self.log.info(
+            "dataset folder moved; keeping its deposition",
+            deposition_id=dep_id,
+            moved_from=old.folder,
+        )
+
     # -- local files -------------------------------------------------------------------
     def _local_md5s(self) -> None:
         for f in self.files:
@@ -416,7 +514,7 @@ class _Run:
                     deposit_url=None,
                 )
         if dep is None:
-            dep = self._adopt_or_create()
+            dep = self._adopt_or_create(metadata)
         self._remember(dep)
         state = dep.get("state")
         if state == "inprogress":
@@ -453,21 +551,26 @@ class _Run:
         self._remember(new)
         return new
 
-    def _adopt_or_create(self) -> dict[str, Any]:
+    def _adopt_or_create(self, metadata: dict[str, Any]) -> dict[str, Any]:
         from maggot_zenodo import zenodo
 
         row = self._row()
         found = self._search_markers()
         if found:
-            return self._adopt(found)
+            return self._adopt(*found)
         for _attempt in range(CREATE_ATTEMPTS):
             self._checkpoint()
-            marker = f"{MARKER_PREFIX}{uuid.uuid4()}"
+            uid = str(uuid.uuid4())
+            marker = f"{MARKER_PREFIX}{uid}"
             self.journal.add_marker(row.id, marker)
             self._step("create", "intent", {"marker": marker})
             try:
                 dep = self.client.create(
-                    {"title": marker, "notes": marker, "upload_type": "dataset"}
+                    {
+                        "title": marker_title(str(metadata.get("title") or ""), uid),
+                        "notes": marker,
+                        "upload_type": "dataset",
+                    }
                 )
             except zenodo.ZenodoError as exc:
                 if not getattr(exc, "maybe_committed", False):
@@ -476,15 +579,14 @@ class _Run:
                 self._step("create", "error", {"marker": marker, "maybe_committed": True})
                 found = self._search_markers()
                 if found:
-                    return self._adopt(found)
+                    return self._adopt(*found)
                 continue  # it did not reach Zenodo (or is not listed yet: cleaned up later)
-            self.journal.resolve_marker(marker)
-            if not (dep.get("links") or {}).get("bucket"):
-                dep = self.client.get(dep["id"])
+            # the id and the marker's end go to the journal together, before any other request
+            self._record(dep, marker)
             self._step("create", "result", {"marker": marker, "id": dep["id"]})
             self.log.info("deposition created", deposition_id=dep["id"], status="publishing")
-            self._update(metadata_hash=None)
-            self.journal.forget_uploaded(row.id)
+            if not (dep.get("links") or {}).get("bucket"):
+                dep = self.client.get(dep["id"])
             return dep
         raise Failure(
             "Zenodo did not confirm the creation of the deposition.",
@@ -492,8 +594,19 @@ class _Run:
             retryable=True,
         )
 
-    def _search_markers(self) -> dict[str, Any] | None:
-        """Find the deposition an unanswered create made (newest first); None if not listed."""
+    def _record(self, dep: dict[str, Any], marker: str | None) -> None:
+        """Remember a new deposition and resolve its marker in one journal transaction."""
+        links = dep.get("links") or {}
+        extra = {k: links.get(v) for k, v in (("bucket_url", "bucket"), ("deposit_url", "html"))}
+        extra = {k: v for k, v in extra.items() if v}
+        assert self.row is not None
+        self.row = self.journal.record_deposition(self.row.id, marker, int(dep["id"]), **extra)
+
+    def _search_markers(
+        self,
+    ) -> tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]] | None:
+        """Find the deposition an unanswered create made (oldest marker first), with the
+        duplicates other unanswered creates made; None if not listed. Resolves nothing."""
         row = self._row()
         markers = dict(self.journal.open_markers(row.id))
         if not markers:
@@ -508,12 +621,7 @@ class _Run:
             return None
         hits.sort(key=lambda h: markers[h[0]])
         marker, chosen = hits[0]
-        self.journal.resolve_marker(marker)
-        self._step("create", "result", {"marker": marker, "id": chosen["id"], "adopted": True})
-        self._orphans = [d for m, d in hits[1:]]
-        for m, _d in hits[1:]:
-            self.journal.resolve_marker(m)
-        return chosen
+        return marker, chosen, hits[1:]
 
     def _recent(self, markers: dict[str, float]) -> list[dict[str, Any]]:
         """Depositions that may carry one of ``markers``: found by title, else the newest."""
@@ -527,17 +635,21 @@ class _Run:
         deps = self.client.list(sort="mostrecent", max_pages=MARKER_SEARCH_PAGES)
         return [d for d in deps if _created(d) is None or _created(d) >= since]
 
-    def _adopt(self, found: dict[str, Any]) -> dict[str, Any]:
+    def _adopt(
+        self, marker: str, found: dict[str, Any], others: list[tuple[str, dict[str, Any]]]
+    ) -> dict[str, Any]:
+        # recorded (and the marker resolved) before the GET: an outage now loses nothing
+        self._record(found, marker)
+        self._step("create", "result", {"marker": marker, "id": found["id"], "adopted": True})
         dep = self.client.get(found["id"])
         self.log.info(
             "adopted the deposition of an unanswered create",
             deposition_id=dep["id"],
             status="publishing",
         )
-        self._update(metadata_hash=None)
-        self.journal.forget_uploaded(self._row().id)
-        for orphan in self._orphans:
+        for other_marker, orphan in others:
             self._delete_orphan(orphan)
+            self.journal.resolve_marker(other_marker)
         return dep
 
     def _cleanup_markers(self) -> None:
@@ -617,7 +729,7 @@ class _Run:
                     bar.close()
             if result.md5 != md5:
                 raise Failure(
-                    f"'{f.location}' changed while it was being sent.",
+                    f"The file “{f.location}” changed while it was being sent.",
                     "Wait until the files are complete; it will be tried again.",
                     retryable=True,
                 )
@@ -659,13 +771,14 @@ class _Run:
             files=self._file_list(),
             **({"handled_fingerprint": self.fingerprint} if self.fingerprint else {}),
         )
-        self._write_status(status)
+        self._try_write_status(status)  # the deposition is done: a write problem is logged
         row = self._row()
         self.log.info("dataset done", deposition_id=row.deposition_id, status=status)
         return self._outcome(status)
 
     def _fail(self, f: Failure) -> Outcome:
         error, hint = scrub(f.error), scrub(f.hint)
+        detail = scrub(f.detail) if f.detail else None
         if self.row is not None:
             values: dict[str, Any] = {"status": "failed", "error": error, "hint": hint}
             if not f.retryable and self.fingerprint:
@@ -678,11 +791,8 @@ class _Run:
             retryable=f.retryable,
             deposition_id=self.row.deposition_id if self.row else None,
         )
-        try:
-            self._write_status("failed", error=error, hint=hint)
-        except OSError as exc:
-            self.log.error("cannot write the status file", error=str(exc))
-        return self._outcome("failed", error, hint, retryable=f.retryable)
+        self._try_write_status("failed", error=error, hint=hint)
+        return self._outcome("failed", error, hint, retryable=f.retryable, detail=detail)
 
     def _outcome(
         self,
@@ -691,6 +801,7 @@ class _Run:
         hint: str | None = None,
         *,
         retryable: bool = False,
+        detail: str | None = None,
     ) -> Outcome:
         row = self._row() if self.row is not None else None
         return Outcome(
@@ -702,10 +813,23 @@ class _Run:
             error=error,
             hint=hint,
             retryable=retryable,
+            detail=detail,
         )
 
     def _file_list(self) -> list[dict[str, Any]]:
         return [{"name": f.key, "size": f.size, "md5": self.md5[f.key]} for f in self.files]
+
+    def _try_write_status(self, status: str, **extra: Any) -> None:
+        """Write the status file where failing must not change the outcome: log it."""
+        try:
+            self._write_status(status, **extra)
+        except OSError as exc:
+            self.log.error(
+                "cannot write the status file; the service user needs write access to the "
+                "dataset folder (group-writable, setgid)",
+                folder=str(self.folder),
+                error=str(exc),
+            )
 
     def _write_status(self, status: str, **extra: Any) -> None:
         if self.folder.is_symlink() or not self.folder.is_dir():
@@ -720,6 +844,7 @@ class _Run:
             doi=row.doi if row and published else None,
             concept_doi=row.concept_doi if row and published else None,
             files=self._file_list() if self.md5 and status in ("draft", "published") else (),
+            semaphore=self.config.storage.semaphore,
             **extra,
         )
         statusfile.write(self.folder, text)
@@ -743,14 +868,27 @@ class _Run:
             raise _Stopped
 
 
+_TITLE_MARKER = re.compile(r"\[maggot-zenodo ([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})\]")
+
+
+def marker_title(title: str, uid: str) -> str:
+    """The title a new deposition carries until the metadata PUT: the dataset's real title
+    (recognisable to a researcher if that PUT fails) with the marker's uuid (searchable)."""
+    tag = f"[maggot-zenodo {uid}]"
+    return f"{title.strip()} {tag}" if title.strip() else tag
+
+
 def _marker_of(dep: dict[str, Any]) -> str | None:
+    """The create marker a deposition carries (in its notes or its title), if any."""
     md = dep.get("metadata") or {}
-    text = f"{md.get('notes') or ''}\n{md.get('title') or dep.get('title') or ''}"
+    title = str(md.get("title") or dep.get("title") or "")
+    text = f"{md.get('notes') or ''}\n{title}"
     for line in text.splitlines():
         line = line.strip()
         if line.startswith(MARKER_PREFIX):
             return line
-    return None
+    m = _TITLE_MARKER.search(title)
+    return f"{MARKER_PREFIX}{m.group(1)}" if m else None
 
 
 def _created(dep: dict[str, Any]) -> float | None:
@@ -764,6 +902,17 @@ def _created(dep: dict[str, Any]) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     return when.timestamp()
+
+
+def _holds_dataset(folder: Path) -> bool:
+    """Does ``folder`` (still) hold a Maggot metadata file?"""
+    try:
+        with os.scandir(folder) as entries:
+            return any(e.name.startswith("META_") and e.name.endswith(".json") for e in entries)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell: assume it does (never share a deposition by mistake)
 
 
 def _problems_failure(what: str, problems: Sequence[Any]) -> Failure:

@@ -66,6 +66,8 @@ def report(outcome: Outcome, out: TextIO) -> int:
     print(f"failed: {outcome.error}", file=out)
     if outcome.hint:
         print(f"hint: {outcome.hint}", file=out)
+    if outcome.detail:  # the sysadmin's detail (paths, commands): this tool is theirs
+        print(f"detail: {outcome.detail}", file=out)
     if outcome.retryable:
         print("(a temporary problem: trying again later may succeed)", file=out)
     return 1

@@ -22,10 +22,19 @@ from maggot_zenodo.logs import get_logger
 STATUS_FILE = "META_zenodo.txt"
 log = get_logger(__name__)
 STATUSES = ("queued", "publishing", "draft", "published", "failed")
-HEADER = (
-    "# Written by maggot-zenodo: the state of this dataset's Zenodo deposition.\n"
-    "# Do not edit: it is rewritten at every change. Touch META_datafile_ok.txt to publish again.\n"
-)
+DEFAULT_SEMAPHORE = "META_datafile_ok.txt"
+
+
+def header(semaphore: str = DEFAULT_SEMAPHORE) -> str:
+    """The comment on top of the file, naming the site's semaphore file."""
+    return (
+        "# Written by maggot-zenodo: the state of this dataset's Zenodo deposition.\n"
+        f"# Do not edit: it is rewritten at every change. Touch {semaphore} to publish again.\n"
+    )
+
+
+HEADER = header()  # with the default semaphore name (kept for existing callers)
+_LITERAL = ("error", "hint")  # researcher-facing prose: YAML literal blocks, never quoted
 _KEY_ORDER = (
     "status",
     "deposit_url",
@@ -57,8 +66,10 @@ def render(
     updated: str | None = None,
     error: str | None = None,
     hint: str | None = None,
+    semaphore: str = DEFAULT_SEMAPHORE,
 ) -> str:
-    """The text of the status file (pure: no I/O)."""
+    """The text of the status file (pure: no I/O). ``error`` and ``hint`` are written as
+    literal blocks (``|``) so a researcher reads them as written, apostrophes and all."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     values: dict[str, Any] = {
@@ -74,11 +85,35 @@ def render(
         "hint": hint,
     }
     data = {k: values[k] for k in _KEY_ORDER if values[k] not in (None, [])}
+    for key in _LITERAL:
+        if isinstance(data.get(key), str):
+            data[key] = _prose(data[key])
     if status != "failed":
         data.pop("error", None)
         data.pop("hint", None)
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    return HEADER + body
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return header(semaphore) + body
+
+
+class _Prose(str):
+    """A string to dump as a YAML literal block."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_prose(dumper: yaml.SafeDumper, value: _Prose) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
+
+
+_Dumper.add_representer(_Prose, _represent_prose)
+
+
+def _prose(text: str) -> str:
+    """Mark researcher prose for a literal block (PyYAML falls back to quotes only when a
+    literal block cannot hold the text, e.g. trailing spaces or control characters)."""
+    return _Prose("\n".join(line.rstrip() for line in text.strip().splitlines()))
 
 
 def write(folder: Path, text: str, name: str = STATUS_FILE) -> Path:
@@ -88,7 +123,9 @@ def write(folder: Path, text: str, name: str = STATUS_FILE) -> Path:
     """
     folder = Path(folder)
     target = folder / name
-    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    # O_NOFOLLOW: a folder swapped for a symlink fails here (ELOOP) instead of redirecting
+    # the write; everything below is relative to this fd, so later swaps change nothing.
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         dst = os.fstat(dir_fd)
         mode = 0o644 if dst.st_mode & stat_module.S_IROTH else 0o640
@@ -143,7 +180,7 @@ def _kept_files(value: Any) -> list[dict[str, Any]]:
     return files
 
 
-def queued_text(previous: dict[str, Any] | None) -> str:
+def queued_text(previous: dict[str, Any] | None, semaphore: str = DEFAULT_SEMAPHORE) -> str:
     """The ``queued`` write-back, keeping what the earlier one said about the deposition
     (pure; a field of the wrong type, as a hand-edited file may hold, is dropped)."""
     previous = previous if isinstance(previous, dict) else {}
@@ -151,7 +188,7 @@ def queued_text(previous: dict[str, Any] | None) -> str:
     dep_id = previous.get("deposition_id")
     if isinstance(dep_id, int) and not isinstance(dep_id, bool):
         kept["deposition_id"] = dep_id
-    return render("queued", files=_kept_files(previous.get("files")), **kept)
+    return render("queued", files=_kept_files(previous.get("files")), semaphore=semaphore, **kept)
 
 
 def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:
@@ -177,12 +214,12 @@ def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def write_queued(folder: Path) -> bool:
+def write_queued(folder: Path, semaphore: str = DEFAULT_SEMAPHORE) -> bool:
     """Tell the researcher their dataset waits for a worker (atomically; False on failure)."""
     if folder.is_symlink() or not folder.is_dir():
         return False
     try:
-        write(folder, queued_text(read(folder)))
+        write(folder, queued_text(read(folder), semaphore))
     except OSError as exc:
         log.warning("cannot write the status file", dataset=str(folder), error=str(exc))
         return False
