@@ -53,8 +53,8 @@ def test_zenodo_name_is_the_declared_name_not_the_link_target(ds):
 @pytest.mark.parametrize(
     ("location", "words"),
     [
-        ("../secret.txt", "'..'"),
-        ("sub/../../secret.txt", "'..'"),
+        ("../secret.txt", "“..”"),
+        ("sub/../../secret.txt", "“..”"),
         ("/etc/passwd", "absolute"),
         ("~/x", "absolute"),
         ("nope.csv", "missing"),
@@ -87,7 +87,7 @@ def test_unreadable_file_when_not_root(ds):
 
 def test_duplicate_keys_count_and_sizes(ds):
     (ds / "sub" / "a.csv").write_text("other")
-    assert "same name 'a.csv'" in _refused(ds, "a.csv", "sub/a.csv")
+    assert "same name “a.csv”" in _refused(ds, "a.csv", "sub/a.csv")
     assert "at most 1" in _refused(ds, "a.csv", "sub/b.csv", max_files=1)
     assert "the limit is 3" in _refused(ds, "a.csv", max_file_size=3)
     assert "add up to" in _refused(ds, "a.csv", "sub/b.csv", max_record_size=9)

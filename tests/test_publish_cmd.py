@@ -56,7 +56,7 @@ def test_publish_and_status_commands(tmp_path, emulator):
 
     failed = _cli("publish", str(bad), "--config", cfg)
     assert failed.returncode == 1
-    assert "failed: '../escape.csv' goes up with '..'" in failed.stdout
+    assert "failed: “../escape.csv” goes up with “..”" in failed.stdout
     assert "hint:" in failed.stdout
 
     table = _cli("status", "--config", cfg)
@@ -69,7 +69,7 @@ def test_publish_and_status_commands(tmp_path, emulator):
     rows = {r["folder"]: r for r in json.loads(_cli("status", "--json", "--config", cfg).stdout)}
     assert rows["good"]["status"] == "draft" and rows["good"]["deposition_id"] == dep["id"]
     assert rows["good"]["files"] == 3
-    assert rows["bad"]["status"] == "failed" and "'..'" in rows["bad"]["error"]
+    assert rows["bad"]["status"] == "failed" and "“..”" in rows["bad"]["error"]
 
     everything = ok.stdout + ok.stderr + failed.stdout + failed.stderr + table.stdout
     assert TOKEN not in everything

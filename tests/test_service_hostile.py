@@ -122,6 +122,11 @@ def test_run_once_and_scan_report_a_symlinked_semaphore_as_failed(
     assert status_file(good)["status"] == "draft"
     assert (tmp_path / "elsewhere").read_text() == ""  # never followed, never written
     assert len(emulator.depositions()) == 1
+    # the refusal was recorded as handled: nothing awaits processing until the link changes
+    assert run_cli("scan", "--config", str(config)).stdout == ""
+    again = run_cli("run", "--once", "--config", str(config))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.strip().splitlines()[-1] == "0 published, 0 draft, 0 failed"
 
 
 def test_daemon_fails_a_symlinked_semaphore_once_and_keeps_publishing(

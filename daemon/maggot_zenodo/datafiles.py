@@ -64,17 +64,17 @@ def _check_location(folder_real: Path, location: str) -> tuple[Path | None, str 
     """The real path of ``location`` inside ``folder_real``, or why it is refused."""
     loc = location.strip()
     if "\x00" in loc:
-        return None, f"'{location}' is not a valid file name."
+        return None, f"“{location}” is not a valid file name."
     pure = PurePosixPath(loc)
     if pure.is_absolute() or loc.startswith("~"):
-        return None, f"'{location}' is an absolute path; give a path inside the dataset folder."
+        return None, f"“{location}” is an absolute path; give a path inside the dataset folder."
     if ".." in pure.parts:
-        return None, f"'{location}' goes up with '..'; only files inside the dataset folder go."
+        return None, f"“{location}” goes up with “..”; only files inside the dataset folder go."
     real = Path(os.path.realpath(folder_real / pure))
     if real != folder_real and folder_real not in real.parents:
-        return None, f"'{location}' leads outside the dataset folder (through a link)."
+        return None, f"“{location}” leads outside the dataset folder (through a link)."
     if real == folder_real:
-        return None, f"'{location}' is the dataset folder itself, not a file."
+        return None, f"“{location}” is the dataset folder itself, not a file."
     return real, None
 
 
@@ -97,22 +97,22 @@ def _stat_regular(
     try:
         fd = os.open(path, OPEN_FLAGS)
     except FileNotFoundError:
-        return None, f"'{location}' is declared but missing from the dataset folder."
+        return None, f"“{location}” is declared but missing from the dataset folder."
     except PermissionError:
-        return None, f"'{location}' cannot be read (permission denied)."
+        return None, f"“{location}” cannot be read (permission denied)."
     except OSError as exc:
-        return None, f"'{location}' cannot be opened ({exc.strerror})."
+        return None, f"“{location}” cannot be opened ({exc.strerror})."
     try:
         where = opened_path(fd)
         if where != os.fspath(path) or not is_inside(folder_real, where):
             # a folder on the way was swapped for a link after the path was checked
             return (
                 None,
-                f"'{location}' leads outside the dataset folder (it changed as it was read).",
+                f"“{location}” leads outside the dataset folder (it changed as it was read).",
             )
         st = os.fstat(fd)
         if not stat_module.S_ISREG(st.st_mode):
-            return None, f"'{location}' is not a regular file."
+            return None, f"“{location}” is not a regular file."
         return st, None
     finally:
         os.close(fd)
@@ -158,7 +158,7 @@ def resolve(
     if metadata_file is not None:
         mpath = folder_real / Path(metadata_file).name
         if mpath.is_symlink():
-            problems.append(f"The metadata file '{mpath.name}' is a symbolic link; it is refused.")
+            problems.append(f"The metadata file “{mpath.name}” is a symbolic link; it is refused.")
         else:
             add(mpath.name, mpath, mpath.name)
     for location in locations:
@@ -177,14 +177,14 @@ def resolve(
     for key, locs in sorted(by_key.items()):
         if len(locs) > 1:
             problems.append(
-                f"Several files would have the same name '{key}' on Zenodo "
+                f"Several files would have the same name “{key}” on Zenodo "
                 f"({', '.join(locs)}); Zenodo keeps no folders."
             )
     if len(found) > max_files:
         problems.append(f"{len(found)} files are declared; Zenodo takes at most {max_files}.")
     for f in found:
         if f.size > max_file_size:
-            problems.append(f"'{f.location}' is {f.size} bytes; the limit is {max_file_size}.")
+            problems.append(f"“{f.location}” is {f.size} bytes; the limit is {max_file_size}.")
     total = sum(f.size for f in found)
     if total > max_record_size:
         problems.append(f"The files add up to {total} bytes; the limit is {max_record_size}.")
@@ -209,7 +209,7 @@ def open_verified(f: LocalFile) -> int:
         inside = is_inside(f.folder, where) if f.folder is not None else where == os.fspath(f.path)
         if not inside:
             raise DataFilesError(
-                [f"'{f.location}' leads outside the dataset folder (a folder became a link)."],
+                [f"“{f.location}” leads outside the dataset folder (a folder became a link)."],
                 "Remove the links from the dataset folder, then touch the semaphore file again.",
             )
         st = os.fstat(fd)
@@ -222,7 +222,7 @@ def open_verified(f: LocalFile) -> int:
         if where != os.fspath(f.path) or not stat_module.S_ISREG(st.st_mode) or not same:
             raise DataFilesError(
                 [
-                    f"'{f.location}' changed while being published: "
+                    f"“{f.location}” changed while being published: "
                     "it was still being written (or replaced)."
                 ],
                 "Nothing to do if the copy is finishing: it is tried again later. "

@@ -327,6 +327,7 @@ class _Run:
         if not self.folder.is_dir():
             raise Failure(f"The dataset folder {self.folder} does not exist.", "")
         if self.semaphore.is_symlink():
+            self._journal_refusal()
             raise Failure(
                 f"The semaphore file {self.semaphore.name} is a symbolic link; it is refused.",
                 f"Replace it with a regular file: rm it, then touch {self.semaphore.name}.",
@@ -830,6 +831,19 @@ class _Run:
                 folder=str(self.folder),
                 error=str(exc),
             )
+
+    def _journal_refusal(self) -> None:
+        """Give a request refused before any work a journal row, so that its fingerprint is
+        recorded as handled and the daemon does not refuse it again at every rescan."""
+        if self.fingerprint is None:
+            self.fingerprint = semaphore_fingerprint(self.semaphore)
+        try:
+            token = tokens.token_for(self.config, None)
+        except tokens.TokenError:
+            return  # no site account to key it by: it is refused again next time, harmlessly
+        self.row = self.journal.dataset(
+            self.config.zenodo.url, token.account, self.rel, str(self.folder)
+        )
 
     def _write_status(self, status: str, **extra: Any) -> None:
         if self.folder.is_symlink() or not self.folder.is_dir():

@@ -212,7 +212,7 @@ class Runtime:
             return
         log.info("queued", dataset=self.rel(folder), status="queued")
         # Before submit: once a worker has it, the Publisher writes ``publishing`` and on.
-        statusfile.write_queued(folder)
+        statusfile.write_queued(folder, semaphore=self.config.storage.semaphore)
         self.pool.submit(folder)
 
     def record(self, what: str) -> None:
