@@ -178,6 +178,7 @@ def test_sigterm_while_the_watches_are_placed_exits_0_and_the_watchdog_is_fed(
     assert code == 0
     assert "READY=1" not in probe.lines, "READY=1 was sent before the watches were placed"
     assert f"STATUS=starting: placing watches on {root}…" in probe.lines
+    assert "EXTEND_TIMEOUT_USEC=30000000" in probe.lines, "start timeout not extended"
     assert "STOPPING=1" in probe.lines
     assert "stopped" in events(log.read_text())
 

@@ -112,6 +112,11 @@ class Notifier:
     def watchdog(self) -> bool:
         return self.send("WATCHDOG=1")
 
+    def extend_timeout(self, seconds: float) -> bool:
+        """Ask systemd for ``seconds`` more before its start (or stop) timeout fires: placing
+        watches on, or walking, a very large or slow tree may outlast ``TimeoutStartSec``."""
+        return self.send(f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}")
+
     def reloading(self) -> bool:
         # MONOTONIC_USEC lets Type=notify-reload services match the reload to the request.
         return self.send("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")

@@ -35,6 +35,10 @@ SKIPPED = "skipped"
 # After shutdown_timeout the Publisher's stop event is set; jobs then get this long to
 # checkpoint before the process leaves anyway (the journal makes the rest resumable).
 STOP_GRACE = 10.0
+# While the watcher is still placing watches (or walking a slow NFS tree for the first
+# time), systemd's start timeout is pushed back by this much at every tick, for at most
+# START_EXTEND_MAX in all: a wedged start still ends.
+START_EXTEND_STEP, START_EXTEND_MAX = 30.0, 3600.0
 # Zenodo unavailable or the network down: try again after 1 min, doubling up to 1 h.
 RETRY_BASE, RETRY_MAX = 60.0, 3600.0
 # How often the main loop looks whether the watcher is ready while a READY=1 is owed.
@@ -419,6 +423,7 @@ class Daemon:
         self.watcher: Any = None
         self._unhealthy_logged = False
         self._awaiting_ready = False  # a READY=1 is owed once the current watcher is ready
+        self._awaiting_since = time.monotonic()
         self._started = False  # the first READY=1 was sent
 
     # watcher and scan ---------------------------------------------------------------------
@@ -437,6 +442,7 @@ class Daemon:
         )
         self.watcher.start()
         self._awaiting_ready = True
+        self._awaiting_since = time.monotonic()
         log.info("watching", root=str(st.root), mode=self.watcher.mode)
 
     def starting_text(self) -> str:
@@ -471,6 +477,8 @@ class Daemon:
         if not self.watcher.alive():
             raise WatcherFailed(str(self.config.storage.root))
         self.notifier.status(self.starting_text())
+        if time.monotonic() - self._awaiting_since < START_EXTEND_MAX:
+            self.notifier.extend_timeout(START_EXTEND_STEP)
         return False
 
     def status_text(self) -> str:
