@@ -9,13 +9,11 @@ import pytest
 from maggot_zenodo.watch.fstype import (
     choose_mode,
     choose_mode_from,
-    detect_fstype,
     fs_type_for,
     is_network_fs,
     mode_for_fstype,
     network_mounts_below,
     parse_mountinfo,
-    resolve_mode,
 )
 from maggot_zenodo.watch.watcher import watch_limit_message
 
@@ -86,15 +84,16 @@ def test_forced_modes_win_and_bad_mode_is_refused() -> None:
 
 
 def test_auto_picks_inotify_on_the_local_tmp_filesystem(tmp_path: Path) -> None:
-    fstype = detect_fstype(tmp_path)
+    fstype = choose_mode("inotify", tmp_path).fstype
     assert fstype is not None
     if is_network_fs(fstype):
         pytest.skip(f"the temporary folder is on {fstype}, not a local filesystem")
-    assert resolve_mode("auto", tmp_path) == ("inotify", fstype)
+    choice = choose_mode("auto", tmp_path)
+    assert (choice.mode, choice.fstype) == ("inotify", fstype)
 
 
 def test_unreadable_mountinfo_means_poll(tmp_path: Path) -> None:
-    assert detect_fstype(tmp_path, mountinfo=tmp_path / "missing") is None
+    assert choose_mode("auto", tmp_path, mountinfo=tmp_path / "missing").fstype is None
     assert mode_for_fstype("auto", None) == "poll"
 
 
@@ -110,7 +109,7 @@ def test_watch_limit_message_names_the_sysctl_and_current_value() -> None:
 def test_watcher_in_auto_mode_uses_inotify_on_local_disk(tmp_path: Path) -> None:
     from maggot_zenodo.watch import Watcher
 
-    if is_network_fs(detect_fstype(tmp_path)):
+    if is_network_fs(choose_mode("inotify", tmp_path).fstype):
         pytest.skip("the temporary folder is not on a local filesystem")
     watcher = Watcher(tmp_path, "META_datafile_ok.txt", "auto", 30, 0, lambda _f, _r: None)
     assert watcher.mode == "inotify"

@@ -40,9 +40,6 @@ class SecretSource:
     kind: str
     value: str
 
-    def describe(self) -> str:
-        return f"{self.kind} {self.value!r}"
-
 
 @dataclass(frozen=True)
 class StorageConfig:

@@ -102,11 +102,6 @@ class DatasetRow:
     def file_list(self) -> list[dict[str, Any]]:
         return json.loads(self.files or "[]")
 
-    def as_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["files"] = self.file_list
-        return data
-
 
 _COLUMNS = [f.name for f in fields(DatasetRow)]
 _UPDATABLE = set(_COLUMNS) - {"id", "zenodo_url", "account", "folder"}

@@ -33,7 +33,6 @@ def header(semaphore: str = DEFAULT_SEMAPHORE) -> str:
     )
 
 
-HEADER = header()  # with the default semaphore name (kept for existing callers)
 _LITERAL = ("error", "hint")  # researcher-facing prose: YAML literal blocks, never quoted
 _KEY_ORDER = (
     "status",

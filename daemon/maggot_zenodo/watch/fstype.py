@@ -137,18 +137,3 @@ def choose_mode(configured: str, root: Path, mountinfo: Path = MOUNTINFO) -> Mod
     except OSError:
         text = None
     return choose_mode_from(configured, os.path.realpath(root), text)
-
-
-def detect_fstype(root: Path, mountinfo: Path = MOUNTINFO) -> str | None:
-    """The filesystem type of ``root`` (symlinks resolved); None if mountinfo is unreadable."""
-    try:
-        text = mountinfo.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError:
-        return None
-    return fs_type_for(os.path.realpath(root), text)
-
-
-def resolve_mode(configured: str, root: Path) -> tuple[str, str | None]:
-    """The watch mode to use for ``root`` and its filesystem type (see ``choose_mode``)."""
-    choice = choose_mode(configured, root)
-    return choice.mode, choice.fstype

@@ -179,14 +179,9 @@ class Poller(threading.Thread):
         self.last_cycle_seconds = 0.0
         self.cycles = 0
         self.ready = threading.Event()
-        self._rescan_requested = threading.Event()
 
     def _on_progress(self) -> None:
         self.last_beat = time.monotonic()
-
-    def request_rescan(self) -> None:
-        """Make the next cycle a full walk that reports every semaphore (reason ``scan``)."""
-        self._rescan_requested.set()
 
     def run(self) -> None:
         try:
@@ -197,9 +192,8 @@ class Poller(threading.Thread):
                 due = self.rescan_interval > 0 and (
                     time.monotonic() - last_rescan >= self.rescan_interval
                 )
-                if due or self._rescan_requested.is_set():
-                    self._rescan_requested.clear()
-                    self._full_walk("periodic" if due else "requested")
+                if due:
+                    self._full_walk("periodic")
                     last_rescan = time.monotonic()
                     continue
                 started = time.monotonic()
