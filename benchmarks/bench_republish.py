@@ -24,9 +24,9 @@ from pathlib import Path
 import requests
 
 from maggot_zenodo.config import parse_config
-from maggot_zenodo.journal import Journal
 from maggot_zenodo.logs import setup_logging
-from maggot_zenodo.publish import Publisher
+from maggot_zenodo.publish.workflow import Publisher
+from maggot_zenodo.state.journal import Journal
 
 TOKEN = "bench-token-0123456789abcdef"
 

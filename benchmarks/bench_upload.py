@@ -72,7 +72,7 @@ def child_upload() -> None:
     """Child mode: read the job (with the token) from stdin, upload, print figures as JSON."""
     job = json.loads(sys.stdin.read())
     from maggot_zenodo.logs import setup_logging
-    from maggot_zenodo.zenodo import ZenodoClient
+    from maggot_zenodo.zenodo.client import ZenodoClient
 
     setup_logging("warning")
 
@@ -161,7 +161,7 @@ def main() -> int:
         return 0
 
     from maggot_zenodo.logs import setup_logging
-    from maggot_zenodo.zenodo import ZenodoClient
+    from maggot_zenodo.zenodo.client import ZenodoClient
 
     setup_logging("warning")
     token = secrets.token_urlsafe(24)

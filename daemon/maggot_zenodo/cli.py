@@ -87,7 +87,7 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from maggot_zenodo import service
+    from maggot_zenodo.runtime import service
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from maggot_zenodo import publishcmd
+    from maggot_zenodo.commands import publish as publishcmd
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -105,14 +105,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from maggot_zenodo import checkcmd
+    from maggot_zenodo.commands import check as checkcmd
 
     config = _load(args) if args.config else checkcmd.optional_config()
     return checkcmd.run(config, args.dataset_dir)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from maggot_zenodo import service
+    from maggot_zenodo.runtime import service
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -120,7 +120,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from maggot_zenodo import publishcmd
+    from maggot_zenodo.commands import publish as publishcmd
 
     config = _load(args)
     return publishcmd.status(config, as_json=args.json)

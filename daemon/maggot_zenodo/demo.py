@@ -369,8 +369,8 @@ def follow(folders: list[Path], storage: Path, daemon: subprocess.Popen, done: C
 
 def show_demo(run_dir: Path, storage: Path, procs: list[subprocess.Popen]) -> bool:
     """Steps 2-8; every process started is appended to ``procs`` for the caller's clean-up."""
-    from maggot_zenodo.journal import Journal
     from maggot_zenodo.semaphore import semaphore_fingerprint
+    from maggot_zenodo.state.journal import Journal
 
     to_publish = [storage / "2024" / n for n, spec in DATASETS.items() if spec["semaphore"]]
     step(2, "A local Zenodo emulator (maggot-zenodo emulator --port 0)")

@@ -24,9 +24,14 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
+from maggot_zenodo.convert.maggot import (
+    STATUS_FILE,
+    local_resources,
+    parse_metadata,
+    read_metadata_bytes,
+)
+from maggot_zenodo.convert.problems import DatasetError
 from maggot_zenodo.logs import get_logger
-from maggot_zenodo.maggot import STATUS_FILE, local_resources, parse_metadata, read_metadata_bytes
-from maggot_zenodo.problems import DatasetError
 
 MAX_FILES = 10_000
 MAX_METADATA_SIZE = 5_000_000
