@@ -10,7 +10,7 @@ import random
 
 def exponential(attempt: int, base: float, cap: float) -> float:
     """Delay before retry number ``attempt`` (1, 2, ...): base, 2×base, 4×base, ... ≤ cap."""
-    return min(cap, base * (2 ** max(0, attempt - 1)))
+    return min(cap, base * float(2 ** max(0, attempt - 1)))
 
 
 def full_jitter(attempt: int, base: float, cap: float) -> float:
