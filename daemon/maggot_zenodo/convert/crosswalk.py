@@ -143,6 +143,7 @@ class _Builder:
         self.md: dict[str, Any] = {}
         self.problems: list[Problem] = []
         self.creators_field = "authors"
+        self.license_field = "license"
         self.unresolved_topics: list[str] = []
         self._index: dict[str, dict[str, tuple[str, ...]]] = {}
 
@@ -246,6 +247,7 @@ class _Builder:
             self.md["access_right"] = mapped
 
     def _license(self, field: str, value: str) -> None:
+        self.license_field = field
         lid, hint = license_id(value)
         if lid is None:
             self.problems.append(
@@ -460,7 +462,8 @@ class _Builder:
         if extra:
             self._list_at("communities").extend(extra)
         self.md["publication_date"] = today.isoformat()
-        if self.md.get("access_right") == "open" and not self.md.get("license"):
+        refused = any(p.field == self.license_field for p in self.problems)
+        if self.md.get("access_right") == "open" and not self.md.get("license") and not refused:
             self.problems.append(
                 warning(
                     "license",

