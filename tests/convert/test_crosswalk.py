@@ -270,6 +270,13 @@ def test_publication_dois() -> None:
             "resource_type": "publication",
             "scheme": "doi",
         },
+        # 0.1.0 dropped the HAL id silently; it is the same article's id in HAL
+        {
+            "identifier": "hal-03626433",
+            "relation": "isSupplementTo",
+            "resource_type": "publication",
+            "scheme": "hal",
+        },
     ]
     out = md(publication_idnumber="10.1093/jxb/eraa302, https://doi.org/10.1111/nph.18095")
     assert [r["identifier"] for r in out["related_identifiers"]] == [
@@ -291,26 +298,28 @@ def test_resources_become_related_identifiers_once() -> None:
         {"datatype": "Dataset", "location": "data.csv"},
     ]
     out = md(resources=resources, publication_idnumber="10.1105/tpc.114.127761")
+    # The article is the publication: it keeps isSupplementTo (0.1.0 kept the hasPart copy);
+    # software and works of unknown type are referenced, not parts (0.1.0: hasPart).
     assert out["related_identifiers"] == [
         {
-            "relation": "hasPart",
+            "relation": "isSupplementTo",
             "resource_type": "publication",
             "identifier": "10.1105/tpc.114.127761",
             "scheme": "doi",
         },
         {
-            "relation": "hasPart",
+            "relation": "references",
             "resource_type": "software",
             "identifier": "https://github.com/x/y",
             "scheme": "url",
         },
         {
-            "relation": "hasPart",
+            "relation": "references",
             "resource_type": "other",
             "identifier": "https://example.org/z",
             "scheme": "url",
         },
-        {"relation": "hasPart", "identifier": "https://example.org/no-type", "scheme": "url"},
+        {"relation": "references", "identifier": "https://example.org/no-type", "scheme": "url"},
     ]
 
 
@@ -326,7 +335,7 @@ def test_links_that_cannot_be_linked_are_reported_not_dropped_silently() -> None
     assert result.ok
     assert result.metadata["related_identifiers"] == [
         {
-            "relation": "hasPart",
+            "relation": "isDocumentedBy",  # a protocol documents the dataset (0.1.0: hasPart)
             "resource_type": "other",
             "identifier": "https://h.org/getdata/my%20protocol.pdf",
             "scheme": "url",
@@ -404,7 +413,8 @@ def test_strings_trimmed_and_empties_omitted() -> None:
     )
     assert out["title"] == "A toy dataset"
     assert out["keywords"] == ["NMR", "Metabolomics"]
-    assert out["description"] == "Line one.\n\tLine two."
+    # 0.1.0 sent the plain text, which Zenodo shows as HTML (one line)
+    assert out["description"] == "<p>Line one.<br>\nLine two.</p>"
     assert "notes" not in out
     assert all(c["type"] != "ProjectMember" for c in out["contributors"])
 
@@ -413,7 +423,8 @@ def test_json_is_built_as_data() -> None:
     tricky = 'Say "hi", \\ then }{ ]['
     out = md(fulltitle=tricky, description=tricky, keywords=[tricky])
     again = json.loads(json.dumps({"metadata": out}, ensure_ascii=False))["metadata"]
-    assert again["title"] == again["description"] == again["keywords"][0] == tricky
+    assert again["title"] == again["keywords"][0] == tricky
+    assert again["description"] == f"<p>{tricky}</p>"  # plain text becomes HTML
 
 
 def test_communities_from_config_are_added() -> None:
@@ -468,7 +479,7 @@ def test_site_definition_file_is_followed(tmp_path: Path) -> None:
             {"identifier": "from-config"},
         ],
         "title": "Maggot: toy",
-        "description": "Numbers.",
+        "description": "<p>Numbers.</p>",
         "creators": [{"name": "Jacob, Daniel"}],
         "contributors": [{"type": "DataManager", "name": "Jacob, Daniel"}],
         "keywords": ["Chemistry"],

@@ -41,8 +41,9 @@ def test_frim1_exact(samples_dir: Path, site) -> None:
     assert md["upload_type"] == "dataset"
     assert md["communities"] == [{"identifier": "zenodo"}, {"identifier": "inra"}]
     assert md["title"] == "FRIM - Fruit Integrative Modelling"
-    assert md["description"].startswith("The project aimed to build a virtual tomato fruit")
-    assert md["description"].endswith("and biotechnology.")
+    # Plain text becomes HTML (0.1.0 sent it as is)
+    assert md["description"].startswith("<p>The project aimed to build a virtual tomato fruit")
+    assert md["description"].endswith("and biotechnology.</p>")
     assert md["access_right"] == "open"
     assert md["license"] == "etalab-2.0"  # written "Etalab V2.0 license"
     assert md["creators"] == people(
@@ -69,21 +70,31 @@ def test_frim1_exact(samples_dir: Path, site) -> None:
         "tomato", "fruit growth", "experimental measurement", "plant trait",
         "growth condition", "Plant biology", "Chemometrics",
     ]  # fmt: skip
+    # Relations from the resources' data types (0.1.0: hasPart for all): the collections are
+    # parts, the other articles and the "Other" resource are referenced.
     assert md["related_identifiers"] == related(
         ("https://pmb-bordeaux.fr/dataexplorer/?ds=frim1", "url", "hasPart", "dataset"),
-        ("https://identifiers.org/odam:frim1", "url", "hasPart", "other"),
-        ("10.1105/tpc.114.127761", "doi", "hasPart", "publication"),
-        ("10.1093/jxb/erv151", "doi", "hasPart", "publication"),
-        ("10.1104/pp.19.00086", "doi", "hasPart", "publication"),
+        ("https://identifiers.org/odam:frim1", "url", "references", "other"),
+        ("10.1105/tpc.114.127761", "doi", "references", "publication"),
+        ("10.1093/jxb/erv151", "doi", "references", "publication"),
+        ("10.1104/pp.19.00086", "doi", "references", "publication"),
         ("https://pmb-bordeaux.fr/fb/share/SPyaNWJR", "url", "hasPart", "dataset"),
         ("10.1104/pp.113.231241", "doi", "isSupplementTo", "publication"),
     )
+    # publication_citation → references (0.1.0 left it out)
+    assert md["references"] == [
+        "Biais B, Bénard C, Beauvoit B, Colombié S, Prodhomme D, Ménard G, Bernillon S, Gehl B, "
+        "Gautier H, Ballias P, Mazat J-P, Sweetlove L, Génard M, Gibon Y. 2014. Remarkable "
+        "reproducibility of enzyme activity profiles in tomato fruits grown under contrasting "
+        "environments provides a roadmap for studies of fruit metabolism. Plant Physiology 164, "
+        "1204-1221"
+    ]
     assert md["language"] == "eng"
     assert md["publication_date"] == "2026-01-02"
     assert set(md) == {
         "upload_type", "communities", "title", "description", "access_right", "license",
         "creators", "contributors", "grants", "keywords", "related_identifiers", "language",
-        "publication_date",
+        "publication_date", "references",
     }  # fmt: skip
 
 
@@ -92,7 +103,7 @@ def test_frimouss_exact(samples_dir: Path, site) -> None:
     assert [(p.field, p.severity) for p in problems] == [("grantNumbers[0]", "warning")]
     assert "not in the site's grant dictionary" in problems[0].message
     assert md["title"] == "FRuit Integrative MOdelling for a Unified Selection System"
-    assert md["description"].startswith("Fruit production is affected by environmental hazards")
+    assert md["description"].startswith("<p>Fruit production is affected by environmental hazards")
     assert md["access_right"] == "open"
     assert md["license"] == "etalab-2.0"
     assert md["creators"] == people(None, "Roch, Léa")
@@ -120,18 +131,22 @@ def test_frimouss_exact(samples_dir: Path, site) -> None:
         "Cellulose", "fruit quality trait", "Metabolism", "Fatty Acid Metabolism",
         "fruit development stage", "Agricultural science", "fruit growth and development trait",
     ]  # fmt: skip
-    # The publication's DOI is already a resource (hasPart): it is listed once.
+    # The publication's DOI is also a resource: it is listed once, as the article the dataset
+    # supplements (0.1.0 kept the hasPart copy). The report documents the dataset, the
+    # software is referenced (0.1.0: both hasPart).
     assert md["related_identifiers"] == related(
-        ("10.1093/jxb/eraa302", "doi", "hasPart", "publication"),
+        ("10.1093/jxb/eraa302", "doi", "isSupplementTo", "publication"),
         ("https://pmb-bordeaux.fr/dataexplorer/?dc=Frimouss", "url", "hasPart", "dataset"),
         (
             "https://pmb-bordeaux.fr/getdata/pdf/Frimouss/FruitGrowthModelling.pdf",
             "url",
-            "hasPart",
+            "isDocumentedBy",
             "publication",
         ),
-        ("https://github.com/djacob65/growthmodel", "url", "hasPart", "software"),
+        ("https://github.com/djacob65/growthmodel", "url", "references", "software"),
     )
+    assert len(md["references"]) == 1
+    assert md["references"][0].startswith("Léa Roch, Sylvain Prigent, Holger Klose")
     assert md["language"] == "eng"
     assert md["communities"] == [{"identifier": "zenodo"}, {"identifier": "inra"}]
     assert md["publication_date"] == "2026-01-02"
@@ -165,13 +180,33 @@ def test_messy_samples(samples_dir: Path, site) -> None:
         "resource_type": "publication",
     } in md["related_identifiers"]  # the stray final "." is gone
     md, _ = convert_sample(samples_dir, "Atacama", site)
-    pubs = [r for r in md["related_identifiers"] if r["relation"] == "isSupplementTo"]
-    assert pubs == []  # "10.1111/nph.18095, hal:03626433": the DOI is already a resource
-    assert "10.1111/nph.18095" in [r["identifier"] for r in md["related_identifiers"]]
+    # "10.1111/nph.18095, hal:03626433": the DOI is also a resource and stays the article the
+    # dataset supplements, once; the HAL id is linked too (0.1.0: hasPart, HAL id dropped).
+    assert md["related_identifiers"] == related(
+        ("http://pmb-bordeaux.fr/dataexplorer/?ds=Atacama", "url", "hasPart", "dataset"),
+        (
+            "https://pmb-bordeaux.fr/getdata/pdf/Atacama/Protocoles.pdf",
+            "url",
+            "isDocumentedBy",
+            "publication",
+        ),
+        ("10.1111/nph.18095", "doi", "isSupplementTo", "publication"),
+        ("hal-03626433", "hal", "isSupplementTo", "publication"),
+    )
     assert "license" not in md
     md, _ = convert_sample(samples_dir, "NMRmetaboRing", site)
     members = [c["name"] for c in md["contributors"] if c["type"] == "ProjectMember"]
     assert members == ["Cahoreau, Edern", "Da Costa, Grégory", "le Mao, Inès"]
     md, _ = convert_sample(samples_dir, "Amaizing/AmaizingEnzymes", site)
-    assert "related_identifiers" not in md  # only local files: uploaded, not linked
+    # Only local files (uploaded, not linked), and a publication with a URL but no DOI: the
+    # URL is linked (0.1.0 dropped it silently).
+    assert md["related_identifiers"] == related(
+        (
+            "https://assets.researchsquare.com/files/rs-2591494/v1/"
+            "cc5a4a41-aad9-4be1-83e3-61475c084cb9.pdf?c=1676582619",
+            "url",
+            "isSupplementTo",
+            "publication",
+        ),
+    )
     assert md["license"] == "etalab-2.0"

@@ -103,9 +103,9 @@ def license_id(text: str) -> tuple[str | None, str]:
     url = _CC_URL.search(text)
     if url:
         kind, code, version = url.groups()
-        candidate = "cc0-1.0" if kind.lower() == "publicdomain" else f"cc-{code.lower()}-{version}"
-        if candidate in ZENODO_LICENSES:
-            return candidate, ""
+        cc = "cc0-1.0" if kind.lower() == "publicdomain" else f"cc-{code.lower()}-{version}"
+        if cc in ZENODO_LICENSES:
+            return cc, ""
     key = _key(text)
     # "cc-by-4" or "cc-by-4-0" → "cc-by-4.0"
     dotted = re.sub(r"-(\d)(?:-(\d))?$", lambda m: f"-{m.group(1)}.{m.group(2) or 0}", key)

@@ -1,8 +1,9 @@
-"""Read a Maggot dataset (its one ``META_*.json``) and a Maggot site's definition files.
+"""Read a Maggot dataset: its one ``META_*.json``, parsed and checked against the site's schema.
 
 Reading is where hostile input is met: every way a metadata file can be wrong (missing,
 doubled, a symlink, too big, not UTF-8, not JSON, too deep, not Maggot) becomes a
 :class:`DatasetError` naming the file and the fix; nothing here raises anything else.
+The site's files are read by :mod:`~maggot_zenodo.convert.site` (re-exported here).
 """
 
 from __future__ import annotations
@@ -11,223 +12,68 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
+from maggot_zenodo.constants import DEFAULT_SEMAPHORE, METADATA_PREFIX, METADATA_SUFFIX, STATUS_FILE
 from maggot_zenodo.convert.problems import DatasetError, Problem
+from maggot_zenodo.convert.schema import field_path, kind_of, validate_record
+from maggot_zenodo.convert.site import (
+    DefRow,
+    Site,
+    SiteError,
+    builtin_definition,
+    builtin_schema,
+    load_site,
+    parse_definition,
+)
 
-STATUS_FILE = "META_zenodo.txt"
+__all__ = [
+    "STATUS_FILE",
+    "Dataset",
+    "DefRow",
+    "Site",
+    "SiteError",
+    "builtin_definition",
+    "builtin_schema",
+    "field_path",
+    "find_metadata_file",
+    "is_url",
+    "load_site",
+    "local_resources",
+    "parse_definition",
+    "parse_metadata",
+    "read_dataset",
+    "read_metadata_bytes",
+    "validate_record",
+]
+
 MAX_DEPTH = 32
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_FALSE_TRUE = {"TRUE": True, "FALSE": False}
-
-
-class SiteError(DatasetError):
-    """A site definition file or dictionary that cannot be used (a configuration problem)."""
-
-
-@dataclass(frozen=True)
-class DefRow:
-    """One line of a Maggot definition file (``zenodo.txt``)."""
-
-    field: str
-    type: str
-    level: int
-    array: bool
-    multiple: bool
-    prop: str
-    value_type: str
-    value_source: str
-    index: int | None
-    prefix: str
-
-
-@dataclass(frozen=True)
-class Site:
-    """What a Maggot site defines: the Zenodo mapping, dictionaries and the record schema."""
-
-    definition: tuple[DefRow, ...]
-    dictionaries: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
-    schema: Mapping[str, Any] = field(default_factory=dict)
-    ontologies: tuple[tuple[str, ...], ...] = ()
-    origin: str = "built-in"
 
 
 @dataclass(frozen=True)
 class Dataset:
+    """A dataset folder, its one metadata file and the record read from it (a JSON object)."""
+
     folder: Path
     metadata_file: Path
-    record: dict
-
-
-# ---------------------------------------------------------------- site files
-
-
-def _read_tsv(path: Path, what: str) -> list[list[str]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SiteError(
-            Problem(
-                str(path),
-                f"the {what} cannot be read ({exc.strerror or exc})",
-                "make it readable by the service user",
-            )
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")  # dictionaries edited in a Windows spreadsheet
-    rows = []
-    for line in text.splitlines():
-        if line.strip():
-            rows.append(line.split("\t"))
-    return rows
-
-
-def parse_definition(rows: list[list[str]], source: str) -> tuple[DefRow, ...]:
-    """Rows of ``zenodo.txt`` (header first) → :class:`DefRow` s; errors name the line."""
-    if rows and rows[0] and rows[0][0].strip().casefold() == "field":
-        rows = rows[1:]
-        first = 2
-    else:
-        first = 1
-    out = []
-    for n, cells in enumerate(rows, start=first):
-        # Cells are trimmed, except a Prefix, whose trailing space may be meant.
-        cells = [c.strip() for c in cells[:9]] + [c.strip("\r\n") for c in cells[9:10]]
-        cells = [*cells, *[""] * (10 - len(cells))]
-        if not cells[1]:
-            continue
-        try:
-            level = int(cells[2] or 0)
-            array = _FALSE_TRUE[cells[3].upper() or "FALSE"]
-            multiple = _FALSE_TRUE[cells[4].upper() or "FALSE"]
-            index = int(cells[8]) if cells[8] else None
-        except (ValueError, KeyError):
-            raise SiteError(
-                Problem(
-                    f"{source}, line {n}",
-                    "Level and Index must be numbers, Array and Multiple TRUE or FALSE",
-                    "correct that line of the definition file",
-                )
-            ) from None
-        out.append(
-            DefRow(
-                cells[0],
-                cells[1],
-                level,
-                array,
-                multiple,
-                cells[5],
-                cells[6],
-                cells[7],
-                index,
-                cells[9],
-            )
-        )
-    return tuple(out)
-
-
-@cache
-def builtin_definition() -> tuple[DefRow, ...]:
-    text = resources.files("maggot_zenodo").joinpath("data/zenodo-definition.txt").read_text()
-    rows = [line.split("\t") for line in text.splitlines() if line.strip()]
-    return parse_definition(rows, "built-in zenodo-definition.txt")
-
-
-@cache
-def builtin_schema() -> dict[str, Any]:
-    text = resources.files("maggot_zenodo").joinpath("data/maggot-schema.json").read_text()
-    return json.loads(text)
-
-
-def load_site(conf_dir: Path | None, cvlist_dir: Path | None) -> Site:
-    """The site's definition files and dictionaries; built-ins for what is not configured."""
-    definition, schema, ontologies, origin = builtin_definition(), builtin_schema(), (), []
-    if conf_dir is not None:
-        conf_dir = Path(conf_dir)
-        if not conf_dir.is_dir():
-            raise SiteError(
-                Problem(
-                    str(conf_dir),
-                    "maggot.conf_dir is not a folder",
-                    "point maggot.conf_dir at Maggot's web/conf folder",
-                )
-            )
-        zen = conf_dir / "zenodo.txt"
-        if zen.is_file():
-            definition = parse_definition(_read_tsv(zen, "Zenodo definition file"), str(zen))
-            origin.append(str(zen))
-        mapping = conf_dir / "mapping.txt"
-        if mapping.is_file():
-            rows = _read_tsv(mapping, "mapping file")[1:]
-            ontologies = tuple(tuple(c.strip() for c in r) for r in rows)
-        sch = conf_dir / "maggot-schema.json"
-        if sch.is_file():
-            schema = _load_schema(sch)
-            origin.append(str(sch))
-    dictionaries: dict[str, tuple[tuple[str, ...], ...]] = {}
-    if cvlist_dir is not None:
-        cvlist_dir = Path(cvlist_dir)
-        if not cvlist_dir.is_dir():
-            raise SiteError(
-                Problem(
-                    str(cvlist_dir),
-                    "maggot.cvlist_dir is not a folder",
-                    "point maggot.cvlist_dir at Maggot's web/cvlist folder",
-                )
-            )
-        for sub in sorted(cvlist_dir.iterdir()):
-            path = sub / f"{sub.name}.txt"
-            if sub.is_dir() and path.is_file():
-                rows = _read_tsv(path, f"{sub.name} dictionary")
-                dictionaries[sub.name] = tuple(tuple(c.strip() for c in r) for r in rows)
-                origin.append(str(path))
-    return Site(definition, dictionaries, schema, ontologies, ", ".join(origin) or "built-in")
-
-
-def _load_schema(path: Path) -> dict[str, Any]:
-    try:
-        schema = json.loads(path.read_text("utf-8-sig"))
-        jsonschema.validators.validator_for(schema).check_schema(schema)
-    except (OSError, ValueError, jsonschema.SchemaError) as exc:
-        raise SiteError(
-            Problem(
-                str(path),
-                f"the site's Maggot schema is unusable ({exc})",
-                "fix it or remove it to use the built-in schema",
-            )
-        ) from None
-    if not isinstance(schema, dict):
-        raise SiteError(
-            Problem(
-                str(path),
-                "the site's Maggot schema is not a JSON object",
-                "fix it or remove it to use the built-in schema",
-            )
-        )
-    return schema
+    record: dict[str, Any]
 
 
 # ---------------------------------------------------------------- dataset files
 
 
-def find_metadata_file(folder: Path, *, semaphore: str = "META_datafile_ok.txt") -> Path:
+def find_metadata_file(folder: Path, *, semaphore: str = DEFAULT_SEMAPHORE) -> Path:
     """The one ``META_*.json`` of a dataset folder (files this tool writes never count)."""
     folder = Path(folder)
     try:
         names = sorted(
             e.name
             for e in os.scandir(folder)
-            if e.name.startswith("META_")
-            and e.name.endswith(".json")
+            if e.name.startswith(METADATA_PREFIX)
+            and e.name.endswith(METADATA_SUFFIX)
             and e.name not in (semaphore, STATUS_FILE)
             and not e.is_dir(follow_symlinks=False)
         )
@@ -263,7 +109,7 @@ def find_metadata_file(folder: Path, *, semaphore: str = "META_datafile_ok.txt")
 
 
 def read_dataset(
-    folder: Path, *, site: Site, max_size: int = 5_000_000, semaphore: str = "META_datafile_ok.txt"
+    folder: Path, *, site: Site, max_size: int = 5_000_000, semaphore: str = DEFAULT_SEMAPHORE
 ) -> Dataset:
     """Find, read, parse and validate a dataset's Maggot metadata."""
     path = find_metadata_file(folder, semaphore=semaphore)
@@ -313,7 +159,7 @@ def _too_big(name: str, size: int, limit: int) -> Problem:
     )
 
 
-def parse_metadata(data: bytes, name: str = "metadata") -> dict:
+def parse_metadata(data: bytes, name: str = "metadata") -> dict[str, Any]:
     """UTF-8 JSON text (a BOM is fine) → a JSON object, checked for depth and odd Unicode."""
     try:
         text = data.decode("utf-8-sig")
@@ -346,7 +192,7 @@ def parse_metadata(data: bytes, name: str = "metadata") -> dict:
         raise DatasetError(
             Problem(
                 name,
-                f"holds {_kind(record)}, not a JSON object",
+                f"holds {kind_of(record)}, not a JSON object",
                 "a Maggot metadata file is one JSON object {...}",
             )
         )
@@ -362,7 +208,7 @@ def _too_deep(name: str) -> Problem:
     )
 
 
-def _check_content(record: dict, name: str) -> None:
+def _check_content(record: dict[str, Any], name: str) -> None:
     """Refuse deep nesting and unpaired surrogates (they cannot be written as UTF-8)."""
     stack: list[tuple[Any, int]] = [(record, 1)]
     while stack:
@@ -388,118 +234,6 @@ def _check_content(record: dict, name: str) -> None:
                 ) from None
 
 
-def _kind(value: Any) -> str:
-    return {
-        list: "a list",
-        str: "a string",
-        bool: "true/false",
-        type(None): "null",
-        int: "a number",
-        float: "a number",
-        dict: "an object",
-    }.get(type(value), "a value")
-
-
-# ---------------------------------------------------------------- schema
-
-
-_REQUIRED = {
-    "authors": "at least one author is required",
-    "contacts": "at least one contact is required",
-    "subject": "at least one subject is required",
-    "kindOfData": "at least one kind of data is required",
-    "title": "a short name is required",
-    "fulltitle": "a full title is required",
-    "description": "a description is required",
-    "profile": "the profile (the URL of Maggot's schema) is required",
-}
-_PLURAL = {
-    "subject": "subjects",
-    "kindOfData": "kinds of data",
-    "access_rights": "access rights",
-    "language": "languages",
-    "status": "statuses",
-    "dataOrigin": "data origins",
-    "publication_idtype": "publication id types",
-}
-_TYPES = {
-    "string": "text",
-    "array": "a list",
-    "object": "an object",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "null": "null",
-}
-
-
-def field_path(parts: Any) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
-def validate_record(record: dict, schema: Mapping[str, Any]) -> list[Problem]:
-    """Every way ``record`` breaks the Maggot schema, in a researcher's words."""
-    cls = jsonschema.validators.validator_for(schema)
-    try:
-        errors = list(cls(schema).iter_errors(record))
-    except Exception as exc:  # a broken site schema ($ref, recursion): report, never crash
-        return [
-            Problem(
-                "",
-                f"the record cannot be checked against the schema ({exc})",
-                "check the site's maggot-schema.json",
-            )
-        ]
-    problems = []
-    seen = set()
-    for err in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
-        p = _explain(err)
-        if (p.field, p.message) not in seen:
-            seen.add((p.field, p.message))
-            problems.append(p)
-    return problems
-
-
-def _explain(err: jsonschema.ValidationError) -> Problem:
-    where = field_path(err.absolute_path)
-    top = str(err.absolute_path[0]) if err.absolute_path else ""
-    kind = err.validator
-    if kind == "required":
-        missing = err.message.split("'")[1] if "'" in err.message else "?"
-        path = f"{where}.{missing}" if where else missing
-        msg = _REQUIRED.get(missing, "this field is required")
-        return Problem(path, msg, "fill it in Maggot's form")
-    if kind == "minItems" and where in _REQUIRED:
-        return Problem(where, _REQUIRED[where], "fill it in Maggot's form")
-    if kind in ("minLength",) and where in _REQUIRED:
-        return Problem(where, _REQUIRED[where], "fill it in Maggot's form")
-    if kind == "enum":
-        allowed = ", ".join(str(v) for v in err.validator_value)
-        label = _PLURAL.get(top, top)
-        value = err.instance if isinstance(err.instance, str) else json.dumps(err.instance)[:60]
-        return Problem(
-            where,
-            f'"{value}" is not one of Maggot\'s {label}: {allowed}',
-            "choose one of those values in Maggot's form",
-        )
-    if kind == "type":
-        wanted = err.validator_value
-        names = [_TYPES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted])]
-        return Problem(
-            where or "(record)",
-            f"expected {' or '.join(names)}, found {_kind(err.instance)}",
-            "save the record again from Maggot",
-        )
-    if kind == "uniqueItems":
-        return Problem(where, "lists the same value twice", "remove the repeated value")
-    if kind in ("minItems", "minLength"):
-        return Problem(where, "must not be empty", "fill it in Maggot's form")
-    return Problem(where or "(record)", err.message[:300], "see the site's Maggot schema")
-
-
 # ---------------------------------------------------------------- resources
 
 
@@ -507,7 +241,7 @@ def is_url(location: str) -> bool:
     return bool(_URL.match(location.strip()))
 
 
-def local_resources(record: dict) -> list[str]:
+def local_resources(record: dict[str, Any]) -> list[str]:
     """Resource locations that are not URLs, as written (files the dataset declares)."""
     out = []
     items = record.get("resources") if isinstance(record, dict) else None

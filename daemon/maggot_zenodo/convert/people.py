@@ -84,10 +84,10 @@ def split_name(raw: str) -> tuple[str, str] | None:
     i = 0
     while i < len(words) - 2 and words[i].casefold().rstrip(".") in PARTICLES:
         i += 1
-    family, given = words[: i + 1], words[i + 1 :]
-    if not given:
+    family_words, given_words = words[: i + 1], words[i + 1 :]
+    if not given_words:
         return None
-    return " ".join(family), " ".join(given)
+    return " ".join(family_words), " ".join(given_words)
 
 
 def zenodo_name(family: str, given: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from maggot_zenodo.errors import UserError
+
 ERROR, WARNING = "error", "warning"
 
 
@@ -39,8 +41,12 @@ def errors_in(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.is_error]
 
 
-class DatasetError(Exception):
-    """A dataset that cannot be read or converted; ``str()`` lists every problem, one per line."""
+class DatasetError(UserError):
+    """A dataset that cannot be read or converted; ``str()`` lists every problem, one per line.
+
+    Each problem carries its own hint, so the error's ``message`` is the whole list and its
+    ``hint`` is empty; it is never retryable (the researcher must change something).
+    """
 
     def __init__(self, problems: Iterable[Problem] | Problem) -> None:
         items = (problems,) if isinstance(problems, Problem) else tuple(problems)

@@ -128,6 +128,7 @@ SCHEMES = frozenset(
     [
         "doi",
         "url",
+        "hal",
         "handle",
         "ark",
         "arxiv",
@@ -213,7 +214,7 @@ KNOWN_KEYS = frozenset(
         "custom",
     ]
 )
-_GRANT = re.compile(r"^10\.\d{4,9}/\S+::\S+$")
+GRANT = re.compile(r"^10\.\d{4,9}/\S+::\S+$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
@@ -278,6 +279,7 @@ def validate(metadata: Any) -> list[Problem]:
         if not is_language_code(lang):
             bad("language", f"{lang!r} is not an ISO 639 language code", "use e.g. eng or fra")
     _strings("keywords", metadata.get("keywords"), bad)
+    _strings("references", metadata.get("references"), bad)
     _dates(metadata.get("dates"), bad)
     _related(metadata.get("related_identifiers"), bad)
     _grants(metadata.get("grants"), bad)
@@ -286,7 +288,7 @@ def validate(metadata: Any) -> list[Problem]:
     return out
 
 
-def _list(name: str, value: Any, bad: Any) -> list:
+def _list(name: str, value: Any, bad: Any) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -373,7 +375,7 @@ def _related(value: Any, bad: Any) -> None:
 def _grants(value: Any, bad: Any) -> None:
     for i, g in enumerate(_list("grants", value, bad)):
         gid = g.get("id") if isinstance(g, dict) else None
-        if not isinstance(gid, str) or not _GRANT.match(gid):
+        if not isinstance(gid, str) or not GRANT.match(gid):
             bad(
                 f"grants[{i}].id",
                 f'{gid!r} is not "<funder DOI>::<award number>"',
