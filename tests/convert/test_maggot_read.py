@@ -176,6 +176,27 @@ def test_local_resources_are_the_non_urls() -> None:
     assert local_resources({"resources": "nope"}) == []
 
 
+def test_local_locations_keep_their_spaces_exactly() -> None:
+    """A file may be named " spaced .csv": the location is the name, spaces and all (#15)."""
+    names = [" spaced .csv", "trailing.csv  ", "\tlead tab.txt", "in  side.txt"]
+    record = {"resources": [{"datatype": "Dataset", "location": n} for n in names]}
+    record["resources"].append({"location": "   "})  # a blank row of Maggot's form
+    assert local_resources(record) == names
+    assert local_resources(record)[0].encode() == b" spaced .csv"
+
+
+def test_a_dataset_error_is_a_user_error() -> None:
+    from maggot_zenodo.errors import UserError
+
+    problems = [Problem("title", "is missing", "fill it"), Problem("", "bad", "")]
+    err = DatasetError(problems)
+    assert isinstance(err, UserError) and not err.retryable
+    assert err.problems == tuple(problems)
+    assert str(err) == "title: is missing (hint: fill it)\nbad" == err.message
+    single = DatasetError(problems[0])
+    assert single.problems == (problems[0],) and str(single) == "title: is missing (hint: fill it)"
+
+
 def test_site_files_are_read(samples_dir: Path) -> None:
     site = load_site(samples_dir / "maggot-site/conf", samples_dir / "maggot-site/cvlist")
     assert any(r.type == "communities" for r in site.definition)
