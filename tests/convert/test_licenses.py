@@ -101,3 +101,10 @@ def test_an_open_dataset_without_licence_still_warns() -> None:
     assert result.ok
     assert [w.field for w in result.warnings] == ["license"]
     assert "has no license" in result.warnings[0].message
+
+
+def test_zenodos_rules_match_licences_case_insensitively() -> None:
+    md = license_of("MIT-0")
+    assert validate({**md, "license": "MIT-0"}) == []
+    assert [p.field for p in validate({**md, "license": "no-such-licence"})] == ["metadata.license"]
+    assert license_of("apache2.0")["license"] == "apache-2.0"  # Zenodo's legacy read-back id

@@ -208,3 +208,10 @@ def test_a_description_in_html_is_left_as_is(raw: str) -> None:
     md = run(description=raw).metadata
     assert md is not None and md["description"] == raw
     assert as_html(raw) == raw
+
+
+def test_a_publication_url_that_cannot_be_linked_is_a_warning() -> None:
+    result = run(publication_url="ftp://ftp.example.org/paper.pdf")
+    (w,) = result.warnings
+    assert w.field == "publication_url" and "ftp://ftp.example.org/paper.pdf" in w.message
+    assert "related_identifiers" not in (result.metadata or {})

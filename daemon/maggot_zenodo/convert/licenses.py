@@ -33,6 +33,7 @@ _ALIASES = {
     "open-2.0": "etalab-2.0",
     "lo-2.0": "etalab-2.0",
     "apache-2": "apache-2.0",
+    "apache2.0": "apache-2.0",  # Zenodo's legacy id, as it reads back
     "apache": "apache-2.0",
     "odbl": "odbl-1.0",
     "odc-by": "odc-by-1.0",

@@ -157,6 +157,15 @@ def publication_links(record: Mapping[str, Any]) -> tuple[list[Link], list[Probl
     url = record.get("publication_url")
     if not links and isinstance(url, str) and url.strip():
         link = _publication_link(url.strip().replace(" ", "%20"))
+        if link is None:
+            problems.append(
+                warning(
+                    "publication_url",
+                    f'"{url.strip()}" is not an address Zenodo can link; the publication is '
+                    "not linked",
+                    "give its DOI in publication_idnumber, or an https:// address",
+                )
+            )
         links += [link] if link else []
     return links, problems
 

@@ -268,7 +268,8 @@ def validate(metadata: Any) -> list[Problem]:
         bad("access_right", f"must be one of {', '.join(sorted(ACCESS_RIGHTS))}")
     if access == "embargoed" and not _iso_date(metadata.get("embargo_date")):
         bad("embargo_date", "is required as YYYY-MM-DD when access_right is embargoed")
-    if "license" in metadata and metadata["license"] not in ZENODO_LICENSES:
+    lic = metadata.get("license")
+    if "license" in metadata and not (isinstance(lic, str) and lic.casefold() in ZENODO_LICENSES):
         bad(
             "license",
             f"{metadata['license']!r} is not a license id Zenodo knows",
