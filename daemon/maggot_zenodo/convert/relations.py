@@ -42,7 +42,6 @@ _DATA = frozenset(
 )
 _DOCUMENTATION = frozenset({"Report", "OutputManagementPlan", "DataPaper", "Standard", "Text"})
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\.\S+)$", re.IGNORECASE)
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
 # HAL ids as idutils (Zenodo's identifier library) knows them: "hal-03626433", "tel-01234567v2",
 # old "sic_00001234"; "hal:" in front is the CURIE form, and "hal:03626433" (as researchers
@@ -72,7 +71,7 @@ def doi_of(value: str) -> str | None:
         v = m.group(1)
     elif v.casefold().startswith("doi:"):
         v = v[4:].strip()
-    return v if _DOI.match(v) else None
+    return v if zenodo_rules.DOI.match(v) else None
 
 
 def hal_of(value: str) -> str | None:

@@ -215,7 +215,7 @@ KNOWN_KEYS = frozenset(
     ]
 )
 GRANT = re.compile(r"^10\.\d{4,9}/\S+::\S+$")
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
@@ -361,7 +361,7 @@ def _related(value: Any, bad: Any) -> None:
         ident, scheme = r.get("identifier"), r.get("scheme")
         if not isinstance(ident, str) or not ident.strip():
             bad(f"{name}.identifier", "is required")
-        elif scheme == "doi" and not _DOI.match(ident):
+        elif scheme == "doi" and not DOI.match(ident):
             bad(f"{name}.identifier", f"{ident!r} is not a DOI")
         elif scheme == "url" and not _URL.match(ident):
             bad(f"{name}.identifier", f"{ident!r} is not a URL")
