@@ -270,12 +270,12 @@ def test_publication_dois() -> None:
             "resource_type": "publication",
             "scheme": "doi",
         },
-        # 0.1.0 dropped the HAL id silently; it is the same article's id in HAL
+        # 0.1.0 dropped the HAL id silently; it is the same article in HAL, linked by address
         {
-            "identifier": "hal-03626433",
+            "identifier": "https://hal.science/hal-03626433",
             "relation": "isSupplementTo",
             "resource_type": "publication",
-            "scheme": "hal",
+            "scheme": "url",
         },
     ]
     out = md(publication_idnumber="10.1093/jxb/eraa302, https://doi.org/10.1111/nph.18095")

@@ -191,7 +191,7 @@ def test_messy_samples(samples_dir: Path, site) -> None:
             "publication",
         ),
         ("10.1111/nph.18095", "doi", "isSupplementTo", "publication"),
-        ("hal-03626433", "hal", "isSupplementTo", "publication"),
+        ("https://hal.science/hal-03626433", "url", "isSupplementTo", "publication"),
     )
     assert "license" not in md
     md, _ = convert_sample(samples_dir, "NMRmetaboRing", site)

@@ -140,12 +140,13 @@ def test_hal_ids(raw: str, hal: str | None) -> None:
     assert hal_of(raw) == hal
 
 
-def test_a_hal_id_is_linked_with_the_hal_scheme() -> None:
+def test_a_hal_id_is_linked_by_its_address() -> None:
+    # Zenodo detects the scheme from the identifier and allows no "hal" scheme: the address.
     out = links(publication_idtype="-", publication_idnumber="hal:03626433")
     assert out == [
         {
-            "identifier": "hal-03626433",
-            "scheme": "hal",
+            "identifier": "https://hal.science/hal-03626433",
+            "scheme": "url",
             "relation": "isSupplementTo",
             "resource_type": "publication",
         }
@@ -171,7 +172,7 @@ def test_rules_accept_what_is_emitted_and_refuse_bad_references() -> None:
     md = run().metadata
     assert md is not None
     for relation in ("isDocumentedBy", "references", "isSupplementTo", "hasPart"):
-        link = {"identifier": "hal-03626433", "scheme": "hal", "relation": relation}
+        link = {"identifier": "https://hal.science/hal-1", "scheme": "url", "relation": relation}
         assert validate({**md, "related_identifiers": [link]}) == []
     (p,) = validate({**md, "references": ["ok", ""]})
     assert p.field == "metadata.references[1]"

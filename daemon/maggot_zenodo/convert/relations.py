@@ -46,6 +46,10 @@ _HTTP = re.compile(r"^https?://", re.IGNORECASE)
 # HAL ids as idutils (Zenodo's identifier library) knows them: "hal-03626433", "tel-01234567v2",
 # old "sic_00001234"; "hal:" in front is the CURIE form, and "hal:03626433" (as researchers
 # write it in Maggot) names the "hal-" document with that number.
+# Zenodo's legacy API ignores the scheme sent and detects it from the identifier, among the
+# schemes InvenioRDM allows (RDM_RECORDS_IDENTIFIERS_SCHEMES: doi, url, handle, arxiv, ...),
+# which do not include "hal": a HAL document is linked by its address, which HAL keeps.
+HAL_URL = "https://hal.science/"
 _HAL = re.compile(r"^(?:hal:\s*)?((?:[a-z]{3,}-|(?:sic|mem|ijn)_)?\d{8}(?:v\d+)?)$", re.I)
 
 
@@ -181,7 +185,7 @@ def _publication_link(token: str) -> Link | None:
         return Link(doi, "doi", PUBLICATION_RELATION, "publication")
     hal = hal_of(token)
     if hal:
-        return Link(hal, "hal", PUBLICATION_RELATION, "publication")
+        return Link(HAL_URL + hal, "url", PUBLICATION_RELATION, "publication")
     if zenodo_rules.is_link(token):
         return Link(token, "url", PUBLICATION_RELATION, "publication")
     return None

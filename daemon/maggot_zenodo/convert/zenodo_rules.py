@@ -128,7 +128,6 @@ SCHEMES = frozenset(
     [
         "doi",
         "url",
-        "hal",
         "handle",
         "ark",
         "arxiv",
