@@ -20,17 +20,20 @@ from typing import Any
 import jsonschema
 import yaml
 
-DEFAULT_CONFIG_PATH = Path("/etc/maggot-zenodo/config.yaml")
-CONFIG_ENV = "MAGGOT_ZENODO_CONFIG"
+from maggot_zenodo import constants
+from maggot_zenodo.errors import UserError
+
+DEFAULT_CONFIG_PATH = Path(constants.DEFAULT_CONFIG_PATH)
+CONFIG_ENV = constants.CONFIG_ENV
 
 
-class ConfigError(Exception):
-    """A configuration problem; the CLI prints it and exits 2."""
+class ConfigError(UserError):
+    """A configuration problem naming the file, the key and the fix; the CLI exits 2."""
 
     def __init__(self, source: str, key: str, problem: str, fix: str) -> None:
         self.source, self.key, self.problem, self.fix = source, key, problem, fix
         where = f"{source}: {key}" if key else source
-        super().__init__(f"{where}: {problem}. Fix: {fix}")
+        super().__init__(f"{where}: {problem}. Fix: {fix}", fix)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class SecretSource:
 @dataclass(frozen=True)
 class StorageConfig:
     root: Path
-    semaphore: str = "META_datafile_ok.txt"
+    semaphore: str = constants.DEFAULT_SEMAPHORE
     watch: str = "auto"
     poll_interval: float = 30.0
     settle: float = 5.0
