@@ -500,7 +500,7 @@ class _Run:
         dep = None
         if row.deposition_id:
             try:
-                dep = self.client.get(row.deposition_id)
+                dep = self.client.get(row.deposition_id).raw
             except (zenodo.NotFound, zenodo.Gone):
                 self._step("get", "result", {"id": row.deposition_id, "gone": True})
                 self.log.warning(
@@ -547,7 +547,7 @@ class _Run:
     def _new_version(self, dep: dict[str, Any]) -> dict[str, Any]:
         self._checkpoint()
         self._step("newversion", "intent", {"from": dep["id"]})
-        new = self.client.new_version(dep["id"])
+        new = self.client.new_version(dep["id"]).raw
         self._step("newversion", "result", {"from": dep["id"], "id": new["id"]})
         self.log.info("new version", deposition_id=new["id"], status="publishing")
         self._update(metadata_hash=None)
@@ -574,7 +574,7 @@ class _Run:
                         "notes": marker,
                         "upload_type": "dataset",
                     }
-                )
+                ).raw
             except zenodo.ZenodoError as exc:
                 if not getattr(exc, "maybe_committed", False):
                     self.journal.resolve_marker(marker)
@@ -589,7 +589,7 @@ class _Run:
             self._step("create", "result", {"marker": marker, "id": dep["id"]})
             self.log.info("deposition created", deposition_id=dep["id"], status="publishing")
             if not (dep.get("links") or {}).get("bucket"):
-                dep = self.client.get(dep["id"])
+                dep = self.client.get(dep["id"]).raw
             return dep
         raise Failure(
             "Zenodo did not confirm the creation of the deposition.",
@@ -631,11 +631,11 @@ class _Run:
         found: list[dict[str, Any]] = []
         for marker in sorted(markers, key=markers.__getitem__, reverse=True)[:3]:
             uid = marker.removeprefix(MARKER_PREFIX)
-            found += self.client.list(q=f'title:"{uid}"', max_pages=1)
+            found += [d.raw for d in self.client.list(q=f'title:"{uid}"', max_pages=1)]
         if any(_marker_of(d) in markers for d in found):
             return found
         since = min(markers.values()) - 300
-        deps = self.client.list(sort="mostrecent", max_pages=MARKER_SEARCH_PAGES)
+        deps = [d.raw for d in self.client.list(sort="mostrecent", max_pages=MARKER_SEARCH_PAGES)]
         return [d for d in deps if _created(d) is None or _created(d) >= since]
 
     def _adopt(
@@ -644,7 +644,7 @@ class _Run:
         # recorded (and the marker resolved) before the GET: an outage now loses nothing
         self._record(found, marker)
         self._step("create", "result", {"marker": marker, "id": found["id"], "adopted": True})
-        dep = self.client.get(found["id"])
+        dep = self.client.get(found["id"]).raw
         self.log.info(
             "adopted the deposition of an unanswered create",
             deposition_id=dep["id"],
@@ -716,7 +716,7 @@ class _Run:
                 continue
             self._checkpoint()
             if not bucket:
-                bucket = (self.client.get(dep["id"]).get("links") or {}).get("bucket")
+                bucket = self.client.get(dep["id"]).bucket
                 self._update(bucket_url=bucket)
             self.journal.mark_uploaded(row.id, f.key, md5, f.size)
             self._step("upload", "intent", {"id": dep["id"], "key": f.key, "md5": md5})
@@ -756,7 +756,7 @@ class _Run:
     def _publish(self, dep: dict[str, Any]) -> dict[str, Any]:
         self._checkpoint()
         self._step("publish", "intent", {"id": dep["id"]})
-        done = self.client.publish(dep["id"])
+        done = self.client.publish(dep["id"]).raw
         self._step("publish", "result", {"id": dep["id"], "doi": done.get("doi")})
         self._remember(done)
         self.log.info(
