@@ -30,11 +30,6 @@ def _explained() -> Iterator[None]:
         raise explain_http(exc) from None
 
 
-def _dep(value: Any) -> Deposition:
-    """The client's answer as a Deposition (the client returns them already, or JSON)."""
-    return value if isinstance(value, Deposition) else Deposition.from_json(value)
-
-
 def created_at(dep: Deposition) -> float | None:
     """When Zenodo created ``dep`` (seconds since the epoch), if it says."""
     text = dep.raw.get("created")
@@ -58,7 +53,7 @@ class ZenodoRepository:
 
     def get(self, deposition_id: int) -> Deposition:
         try:
-            return _dep(self.client.get(deposition_id))
+            return self.client.get(deposition_id)
         except (zenodo.NotFound, zenodo.Gone):
             raise Gone(deposition_id) from None
         except zenodo.ZenodoError as exc:
@@ -66,9 +61,7 @@ class ZenodoRepository:
 
     def create(self, title: str, marker: str) -> Deposition:
         try:
-            return _dep(
-                self.client.create({"title": title, "notes": marker, "upload_type": "dataset"})
-            )
+            return self.client.create({"title": title, "notes": marker, "upload_type": "dataset"})
         except zenodo.ZenodoError as exc:
             if exc.maybe_committed:
                 raise Unconfirmed(str(exc)) from None
@@ -76,11 +69,11 @@ class ZenodoRepository:
 
     def find_titled(self, text: str) -> list[Deposition]:
         with _explained():
-            return [_dep(d) for d in self.client.list(q=f'title:"{text}"', max_pages=1)]
+            return self.client.list(q=f'title:"{text}"', max_pages=1)
 
     def recent(self, since: float) -> list[Deposition]:
         with _explained():
-            deps = [_dep(d) for d in self.client.list(sort="mostrecent", max_pages=RECENT_PAGES)]
+            deps = self.client.list(sort="mostrecent", max_pages=RECENT_PAGES)
         return [d for d in deps if (when := created_at(d)) is None or when >= since]
 
     def update_metadata(self, deposition: Deposition, metadata: Mapping[str, Any]) -> None:
@@ -104,11 +97,11 @@ class ZenodoRepository:
 
     def new_version(self, deposition: Deposition) -> Deposition:
         with _explained():
-            return _dep(self.client.new_version(deposition.id))
+            return self.client.new_version(deposition.id)
 
     def publish(self, deposition: Deposition) -> Deposition:
         with _explained():
-            return _dep(self.client.publish(deposition.id))
+            return self.client.publish(deposition.id)
 
     def delete_draft(self, deposition: Deposition) -> None:
         with _explained(), contextlib.suppress(zenodo.NotFound, zenodo.Gone):
