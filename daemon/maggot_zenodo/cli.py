@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("validate", help="check the configuration file and exit"))
 
+    _add_emulator(sub)
+    return parser
+
+
+def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emu = sub.add_parser("emulator", help="run a local Zenodo emulator (tests, demos, trials)")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -78,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--max-files", type=int, default=100)
     emu.add_argument("--max-file-size", type=int, default=50_000_000_000)
     emu.add_argument("--quiet", action="store_true", help="no request log on stderr")
-    return parser
 
 
 def _load(args: argparse.Namespace) -> Config:

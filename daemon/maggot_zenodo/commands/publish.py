@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from maggot_zenodo.config import Config
+from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK
 from maggot_zenodo.publish.workflow import Outcome, ProgressFactory, Publisher
 from maggot_zenodo.state.journal import Journal
 
@@ -62,7 +63,7 @@ def report(outcome: Outcome, out: TextIO) -> int:
         print(f"{outcome.status}: {outcome.deposit_url}", file=out)
         if outcome.doi:
             print(f"DOI: {outcome.doi}", file=out)
-        return 0
+        return EXIT_OK
     print(f"failed: {outcome.error}", file=out)
     if outcome.hint:
         print(f"hint: {outcome.hint}", file=out)
@@ -70,7 +71,7 @@ def report(outcome: Outcome, out: TextIO) -> int:
         print(f"detail: {outcome.detail}", file=out)
     if outcome.retryable:
         print("(a temporary problem: trying again later may succeed)", file=out)
-    return 1
+    return EXIT_FAILED
 
 
 _COLUMNS = ("folder", "status", "deposition_id", "deposit_url", "doi", "files", "updated", "error")
@@ -114,10 +115,10 @@ def status(config: Config, as_json: bool = False, *, out: TextIO | None = None) 
     if as_json:
         json.dump(rows, out, indent=2, ensure_ascii=False)
         out.write("\n")
-        return 0
+        return EXIT_OK
     if not rows:
         print(f"no dataset in the journal yet ({config.state})", file=out)
-        return 0
+        return EXIT_OK
     table = [[_cell(row[c]) for c in _COLUMNS] for row in rows]
     widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(_COLUMNS)]
     widths = [min(w, 60) for w in widths]
@@ -125,7 +126,7 @@ def status(config: Config, as_json: bool = False, *, out: TextIO | None = None) 
     for t in table:
         cells = [v[:w].ljust(w) for v, w in zip(t, widths, strict=True)]
         print("  ".join(cells).rstrip(), file=out)
-    return 0
+    return EXIT_OK
 
 
 def _cell(value: Any) -> str:

@@ -170,6 +170,7 @@ def prepare(
             max_files=z.max_files,
             max_file_size=z.max_file_size,
             max_record_size=z.max_record_size,
+            semaphore=config.storage.semaphore,
         )
         digests = md5s(files, md5_cache)
     except datafiles.DataFilesError as exc:

@@ -41,18 +41,9 @@ from maggot_zenodo.state.journal import DatasetRow, Journal
 from maggot_zenodo.zenodo.client import ZenodoClient
 from maggot_zenodo.zenodo.errors import ZenodoError
 
-__all__ = [
-    "MARKER_PREFIX",
-    "Failure",
-    "Outcome",
-    "Progress",
-    "ProgressFactory",
-    "Publisher",
-    "explain_http",
-    "marker_title",
-    "metadata_hash",
-    "relative_key",
-]
+# what other packages and the tests use from here
+__all__ = ["MARKER_PREFIX", "Failure", "Outcome", "Progress", "ProgressFactory", "Publisher"]
+__all__ += ["explain_http", "marker_title", "metadata_hash", "relative_key"]
 
 LOGGER = "maggot_zenodo.publish.workflow"
 

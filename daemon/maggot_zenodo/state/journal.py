@@ -100,7 +100,8 @@ class DatasetRow:
 
     @property
     def file_list(self) -> list[dict[str, Any]]:
-        return json.loads(self.files or "[]")
+        files: list[dict[str, Any]] = json.loads(self.files or "[]")
+        return files
 
 
 _COLUMNS = [f.name for f in fields(DatasetRow)]

@@ -17,12 +17,13 @@ from typing import Any
 
 import yaml
 
+from maggot_zenodo import constants
 from maggot_zenodo.logs import get_logger
 
-STATUS_FILE = "META_zenodo.txt"
+STATUS_FILE = constants.STATUS_FILE
 log = get_logger(__name__)
 STATUSES = ("queued", "publishing", "draft", "published", "failed")
-DEFAULT_SEMAPHORE = "META_datafile_ok.txt"
+DEFAULT_SEMAPHORE = constants.DEFAULT_SEMAPHORE
 
 
 def header(semaphore: str = DEFAULT_SEMAPHORE) -> str:
