@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from maggot_zenodo import __version__
-from maggot_zenodo.config import Config, ConfigError, load_config
-from maggot_zenodo.constants import EXIT_OK, EXIT_USAGE
+from maggot_zenodo.config import Config, load_config
+from maggot_zenodo.constants import EXIT_USAGE
+from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import setup_logging
 
 
@@ -48,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     st = with_config(sub.add_parser("status", help="what the journal knows, a dataset a row"))
     st.add_argument("--json", action="store_true", help="machine-readable output")
 
-    with_config(sub.add_parser("validate", help="check the configuration file and exit"))
+    val = with_config(sub.add_parser("validate", help="check the configuration file and exit"))
+    val.add_argument("--online", action="store_true", help="also ask Zenodo to accept the token")
 
     _add_emulator(sub)
     return parser
@@ -130,9 +132,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    config = _load(args)
-    print(f"{config.source or args.config}: configuration is valid")
-    return EXIT_OK
+    from maggot_zenodo.commands import validate
+
+    return validate.run(_load(args), online=args.online)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -156,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
+    except UserError as exc:  # configuration, state database, token source: the sysadmin's
         print(f"maggot-zenodo: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
