@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from maggot_zenodo.publish import datafiles, markers
 from maggot_zenodo.publish.explain import Failure
 from maggot_zenodo.publish.prepare import Plan
-from maggot_zenodo.publish.repository import Gone
+from maggot_zenodo.publish.repository import Denied, Gone
 from maggot_zenodo.publish.session import Session
 from maggot_zenodo.zenodo.entities import Deposition, DepositionFile
 
@@ -75,6 +75,14 @@ def _known(s: Session) -> Deposition | None:
         return None
     try:
         return s.repo.get(row.deposition_id)
+    except Denied:
+        raise Failure(
+            f"Zenodo refused access to this dataset's deposition {row.deposition_id}: the "
+            "site's Zenodo token was probably revoked or replaced by one of another account.",
+            "Nothing to change in the dataset: tell the site administrator, who must renew "
+            "the Zenodo token; it will be tried again automatically.",
+            retryable=True,
+        ) from None
     except Gone:
         s.step("get", "result", {"id": row.deposition_id, "gone": True})
         s.log.warning(

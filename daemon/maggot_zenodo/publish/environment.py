@@ -17,6 +17,7 @@ from pathlib import Path
 from maggot_zenodo import tokens
 from maggot_zenodo.config import Config
 from maggot_zenodo.convert.maggot import SiteError
+from maggot_zenodo.publish.explain import write_hint
 from maggot_zenodo.publish.prepare import load_site
 from maggot_zenodo.state.health import check_state
 
@@ -38,22 +39,6 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.key}: {self.message}"
-
-
-def write_hint(exc: OSError, where: Path) -> str:
-    """The fix for a folder the service cannot write into: a read-only mount is not a
-    permission problem, and the two fixes differ."""
-    if exc.errno == errno.EROFS:
-        return (
-            f"{where} is on a file system mounted read-only for the service: add "
-            f"'ReadWritePaths={where}' to the unit's drop-in "
-            "(systemctl edit maggot-zenodo), then restart it"
-        )
-    return (
-        f"the service user may not write into {where}: make the dataset folders "
-        "group-writable for the service's group, with the setgid bit (chmod g+ws) so new "
-        "files keep that group"
-    )
 
 
 def probe_write(folder: Path) -> OSError | None:

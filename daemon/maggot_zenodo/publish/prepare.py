@@ -21,7 +21,7 @@ from maggot_zenodo.convert import crosswalk, maggot
 from maggot_zenodo.convert.problems import DatasetError, Problem
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.publish import datafiles
-from maggot_zenodo.publish.explain import Failure, problems_failure
+from maggot_zenodo.publish.explain import Failure, bounded, problems_failure
 
 
 class NotConvertible(UserError):
@@ -174,5 +174,6 @@ def prepare(
         )
         digests = md5s(files, md5_cache)
     except datafiles.DataFilesError as exc:
-        raise Failure(exc.message, exc.hint, retryable=exc.retryable) from None
+        text = "\n".join(bounded(exc.problems))
+        raise Failure(text, exc.hint, retryable=exc.retryable) from None
     return Plan(folder, converted.metadata, tuple(files), digests, with_files, converted.warnings)
