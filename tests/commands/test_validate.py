@@ -185,3 +185,29 @@ def test_online_prints_the_rate_limit_and_refuses_a_bad_token(tmp_path, emulator
     bad = _validate(tmp_path, data, "--online")
     assert bad.returncode == 1 and "refuses the token" in bad.stderr
     assert TOKEN not in good.stdout + good.stderr + bad.stdout + bad.stderr
+
+
+def test_publish_as_root_with_the_packaged_credential_says_what_to_do(tmp_path: Path) -> None:
+    # 0.1.0: failed with "$CREDENTIALS_DIRECTORY is not set", yet wrote a META_zenodo.txt
+    # promising "it will be tried again automatically"
+    root = tmp_path / "storage"
+    folder = root / "ds"
+    folder.mkdir(parents=True)
+    (folder / "META_ds.json").write_text("{}")
+    (folder / "META_datafile_ok.txt").touch()
+    data = {
+        "storage": {"root": str(root)},
+        "zenodo": {"url": "http://127.0.0.1:9", "token": {"credential": "zenodo-token"}},
+        "state": str(tmp_path / "state.db"),
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps(data))
+    env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "maggot_zenodo", "publish", str(folder), "--config", str(path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2, result
+    assert "systemd-run" in result.stderr and "LoadCredential=zenodo-token" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (folder / "META_zenodo.txt").exists()
