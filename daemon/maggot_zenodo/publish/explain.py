@@ -100,6 +100,12 @@ def bounded(lines: Sequence[str], limit: int = MAX_SHOWN) -> list[str]:
     return [*lines[:limit], f"… and {len(lines) - limit} more problems of the same kind."]
 
 
+def warning_text(p: Problem) -> str:
+    """A conversion warning in plain words, with what to do about it."""
+    text = f"{p.field}: {p.message}" if p.field else p.message
+    return f"{text} Hint: {p.hint}" if p.hint else text
+
+
 def problems_failure(what: str, problems: Sequence[Problem], *, retryable: bool = False) -> Failure:
     """A list of problems (errors first) as one Failure: the first 20 messages, the hints once."""
     errors = [p for p in problems if p.is_error] or list(problems)

@@ -25,7 +25,7 @@ from maggot_zenodo.convert import maggot
 from maggot_zenodo.convert.problems import DatasetError
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import get_logger, scrub
-from maggot_zenodo.publish import gate, moves
+from maggot_zenodo.publish import gate, moves, writeback
 from maggot_zenodo.publish.deposit import Progress, ProgressFactory, deposit, metadata_hash
 from maggot_zenodo.publish.explain import (
     BUSY,
@@ -226,6 +226,7 @@ class _Run:
         self.plan = prepare(
             self.config, self._site(), self.folder, with_files=with_files, md5_cache=self.journal
         )
+        writeback.log_warnings(self.log, self.rel, self.plan)
         if self.p.stop.is_set():
             raise Stopped
         self.repo = self.p.repository(token.value)
@@ -369,18 +370,8 @@ class _Run:
         if self.folder.is_symlink() or not self.folder.is_dir():
             return
         row = self._row() if self.row is not None else None
-        published = status == "published"
-        done = self.plan is not None and status in ("draft", "published")
-        text = statusfile.render(
-            status,
-            deposit_url=row.deposit_url if row else None,
-            deposition_id=(row.deposition_id if row else None) or self.claimed,
-            record_url=row.record_url if row and published else None,
-            doi=row.doi if row and published else None,
-            concept_doi=row.concept_doi if row and published else None,
-            files=self.plan.file_list() if done and self.plan else (),
-            semaphore=self.config.storage.semaphore,
-            **extra,
+        text = writeback.render(
+            status, row, self.plan, self.claimed, self.config.storage.semaphore, **extra
         )
         statusfile.write(self.folder, text)
 
