@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from maggot_zenodo import __version__
-from maggot_zenodo.config import Config, ConfigError, load_config
+from maggot_zenodo.config import Config, load_config
+from maggot_zenodo.constants import EXIT_USAGE
+from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import setup_logging
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     st = with_config(sub.add_parser("status", help="what the journal knows, a dataset a row"))
     st.add_argument("--json", action="store_true", help="machine-readable output")
 
-    with_config(sub.add_parser("validate", help="check the configuration file and exit"))
+    val = with_config(sub.add_parser("validate", help="check the configuration file and exit"))
+    val.add_argument("--online", action="store_true", help="also ask Zenodo to accept the token")
 
+    _add_emulator(sub)
+    return parser
+
+
+def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emu = sub.add_parser("emulator", help="run a local Zenodo emulator (tests, demos, trials)")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -79,7 +85,6 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--max-files", type=int, default=100)
     emu.add_argument("--max-file-size", type=int, default=50_000_000_000)
     emu.add_argument("--quiet", action="store_true", help="no request log on stderr")
-    return parser
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -127,9 +132,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    config = _load(args)
-    print(f"{config.source or args.config}: configuration is valid")
-    return EXIT_OK
+    from maggot_zenodo.commands import validate
+
+    return validate.run(_load(args), online=args.online)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -153,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
+    except UserError as exc:  # configuration, state database, token source: the sysadmin's
         print(f"maggot-zenodo: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
