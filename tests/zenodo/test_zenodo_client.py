@@ -11,6 +11,7 @@ import requests
 from zenodo_client_support import TOKEN, base_of, bucket_of, emu_state, make_client, md5_of
 
 from maggot_zenodo import __version__
+from maggot_zenodo.backoff import full_jitter as backoff_delay
 from maggot_zenodo.config import ZenodoConfig
 from maggot_zenodo.zenodo.client import (
     BadRequest,
@@ -20,7 +21,6 @@ from maggot_zenodo.zenodo.client import (
     UnsupportedMediaType,
     ZenodoClient,
     ZenodoHTTPError,
-    backoff_delay,
 )
 from maggot_zenodo.zenodo.upload import HashingBody
 
