@@ -62,6 +62,7 @@ class ZenodoConfig:
     read_timeout: float = 300.0
     rate_limit: int = 90
     max_retries: int = 8
+    min_upload_rate: int = 1_048_576
     max_files: int = 100
     max_file_size: int = 50_000_000_000
     max_record_size: int = 50_000_000_000
@@ -204,6 +205,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         read_timeout=float(zd.get("read_timeout", defaults.read_timeout)),
         rate_limit=zd.get("rate_limit", defaults.rate_limit),
         max_retries=zd.get("max_retries", defaults.max_retries),
+        min_upload_rate=zd.get("min_upload_rate", defaults.min_upload_rate),
         max_files=zd.get("max_files", defaults.max_files),
         max_file_size=zd.get("max_file_size", defaults.max_file_size),
         max_record_size=zd.get("max_record_size", defaults.max_record_size),

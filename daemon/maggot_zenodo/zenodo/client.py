@@ -97,7 +97,7 @@ class ZenodoClient(Transport):
             "read_timeout": zenodo.read_timeout,
             "rate_limit": zenodo.rate_limit,
             "max_retries": zenodo.max_retries,
-            "min_upload_rate": getattr(zenodo, "min_upload_rate", MIN_UPLOAD_RATE),
+            "min_upload_rate": zenodo.min_upload_rate,
             "max_file_size": zenodo.max_file_size,
             "max_record_size": zenodo.max_record_size,
         }
@@ -374,7 +374,7 @@ class ZenodoClient(Transport):
             path=path,
             key=key,
             rounds=self.upload_attempts,
-            deadline=self.request_deadline + size / self.min_upload_rate,
+            deadline=self.upload_deadline(size),
             refusal=refusals.first(refusals.upload_refusal, self._forbidden(bucket=bucket_url)),
             progress=progress,
             expected_md5=expected_md5,
@@ -383,6 +383,11 @@ class ZenodoClient(Transport):
             return send_file(self, job)
         except TransientRefusal as refusal:
             raise self._judge_refusal(refusal, bucket_url, key, size) from None
+
+    def upload_deadline(self, size: int) -> float:
+        """Seconds one upload attempt of ``size`` bytes may take in all: the request deadline
+        plus the time to send it at ``min_upload_rate``."""
+        return self.request_deadline + size / self.min_upload_rate
 
     def _judge_refusal(
         self, refusal: TransientRefusal, bucket_url: str, key: str, size: int

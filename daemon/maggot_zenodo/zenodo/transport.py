@@ -206,7 +206,7 @@ class Transport:
                 outcome = self._read(call, response)
             except requests.RequestException as exc:
                 outcome = classify(exc)
-            if guard.expired and not isinstance(outcome, Answer):
+            if guard.expired:  # what was read before the cut may look whole: it is not
                 outcome = Failure(f"no complete answer within {seconds:g} s", True)
         assert outcome is not None
         status = outcome.status if isinstance(outcome, Answer) else None
