@@ -336,15 +336,7 @@ class ZenodoClient(Transport):
             failed = error
         else:
             return
-        raise TransientRefusal(
-            f"Zenodo kept failing (500) to delete a file of deposition {int(deposition_id)}; "
-            "this happens on Zenodo's side with new-version drafts",
-            kind="file_delete",
-            attempts=self.max_retries + 1,
-            status=500,
-            method=failed.method,
-            path=failed.path,
-        )
+        raise refusals.file_delete(failed, int(deposition_id), self.max_retries + 1)
 
     def upload(
         self,

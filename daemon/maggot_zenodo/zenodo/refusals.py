@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from maggot_zenodo.zenodo.errors import TooLarge, TransientRefusal
+from maggot_zenodo.zenodo.errors import TooLarge, TransientRefusal, ZenodoError
 from maggot_zenodo.zenodo.wire import Answer, Refusal
 
 TRANSFER_FAILED = "upload transfer failed"
@@ -148,6 +148,19 @@ def _judge_quota(
         f"of {key} although the record holds {size_words(total)} with it, within "
         f"its quota of {size_words(limit)}; this happens on Zenodo's side "
         f"({tries})",
+    )
+
+
+def file_delete(failed: ZenodoError, deposition_id: int, attempts: int) -> TransientRefusal:
+    """Zenodo's lasting 500 deleting a file (of a new-version draft, where it happens)."""
+    return TransientRefusal(
+        f"Zenodo kept failing (500) to delete a file of deposition {deposition_id}; "
+        "this happens on Zenodo's side with new-version drafts",
+        kind="file_delete",
+        attempts=attempts,
+        status=500,
+        method=failed.method,
+        path=failed.path,
     )
 
 

@@ -185,7 +185,13 @@ def send_file(transport: Transport, job: Upload) -> UploadResult:
         if answer is None or not body.complete or file_changed(job.path, body.opened):
             problem = "the file changed while it was being uploaded"
         elif job.expected_md5 is not None and body.md5 != job.expected_md5:
-            problem = "the file changed since it was hashed"
+            # Certain, and sending it again would not change it: the caller hashes again.
+            raise FileChanged(
+                f"{job.key}: the file changed since it was hashed (md5 {job.expected_md5} "
+                f"then, {body.md5} as sent)",
+                method="PUT",
+                path=Call("PUT", job.url, ()).path,
+            )
         else:
             held = upload_answer(answer)
             if held == (body.size, body.md5):
