@@ -206,6 +206,11 @@ def run_curl(bucket: str, header: Path, path: Path) -> float:
     return time.perf_counter() - started
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def time_md5sum(path: Path) -> float:
     started = time.perf_counter()
     subprocess.run(["md5sum", str(path)], check=True, stdout=subprocess.DEVNULL)
@@ -247,7 +252,9 @@ def one_round(i: int, targets: dict[str, tuple[str, str]], header: Path, path: P
         order = ("curl", "client") if i % 2 == 0 else ("client", "curl")
         for who in order:
             if who == "curl":
+                cpu = _children_cpu()
                 times[f"curl_{name}"] = run_curl(bucket, header, path)
+                times[f"curl_cpu_{name}"] = _children_cpu() - cpu
             else:
                 child = run_client(base, TOKEN_NAME, bucket, path)
                 times[f"client_{name}"] = child["seconds"]
@@ -284,6 +291,12 @@ def report(rounds: list[dict], size: int, md5_ok: bool) -> bool:
     print(
         f"  client peak RSS {peak / 1024:.1f} MiB (goal <= 60), growth during the upload "
         f"{growth / 1024:.1f} MiB"
+    )
+    client_cpu = statistics.median(r[f"child_{n}"]["cpu_s"] for r in rounds for n in ("emu",))
+    curl_cpu = statistics.median(r["curl_cpu_emu"] for r in rounds)
+    print(
+        f"  CPU per upload: client {client_cpu:.2f} s (the md5 is most of it), curl "
+        f"{curl_cpu:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(f"  md5 verified by the emulator for every upload: {'yes' if md5_ok else 'NO'}")
     return md5_ok
