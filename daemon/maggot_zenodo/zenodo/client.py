@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from maggot_zenodo.zenodo import refusals
+from maggot_zenodo.zenodo.account import Account
 from maggot_zenodo.zenodo.entities import Deposition, DepositionFile
 from maggot_zenodo.zenodo.errors import (
     AnswerTooLarge,
@@ -37,7 +38,7 @@ from maggot_zenodo.zenodo.errors import (
 from maggot_zenodo.zenodo.transport import Transport, log
 from maggot_zenodo.zenodo.upload import Upload, UploadResult, bucket_key_url, send_file
 from maggot_zenodo.zenodo.versions import open_new_version
-from maggot_zenodo.zenodo.wire import Call, Refusal
+from maggot_zenodo.zenodo.wire import Call
 
 __all__ = [
     "AnswerTooLarge",
@@ -84,10 +85,8 @@ class ZenodoClient(Transport):
         self.min_upload_rate = max(1.0, float(min_upload_rate))
         self.max_file_size = int(max_file_size)
         self.max_record_size = int(max_record_size)
-        # Depositions and buckets this client has seen answered: a 403 on one of them, while
-        # the token works, is Zenodo's passing fault (ZENODO-API.md), not a true refusal.
-        self._ours: set[int] = set()
-        self._our_buckets: set[str] = set()
+        # What this token has been answered: it tells Zenodo's passing 403s from true ones.
+        self.account = Account(lambda q: self.list(q=q, page_size=10, max_pages=1))
 
     @classmethod
     def from_config(cls, zenodo: Any, token: str, **overrides: Any) -> ZenodoClient:
@@ -122,30 +121,7 @@ class ZenodoClient(Transport):
         if not isinstance(body, dict) or not isinstance(body.get("id"), int):
             call = Call(method, url, ())
             raise ZenodoError("unexpected answer (not a deposition)", method=method, path=call.path)
-        return self._seen(Deposition.from_json(body))
-
-    def _seen(self, dep: Deposition) -> Deposition:
-        self._ours.add(dep.id)
-        if dep.bucket:
-            self._our_buckets.add(dep.bucket.rstrip("/"))
-        return dep
-
-    def _forbidden(self, deposition_id: int | None = None, bucket: str | None = None) -> Refusal:
-        """The rule for 403s on one deposition or bucket: retried as Zenodo's passing fault
-        when the token works and the deposition is this account's (checked once)."""
-        return refusals.forbidden(lambda: self._token_works_on(deposition_id, bucket))
-
-    def _token_works_on(self, deposition_id: int | None, bucket: str | None) -> bool:
-        try:
-            if deposition_id is not None and deposition_id not in self._ours:
-                found = self.list(q=f"recid:{int(deposition_id)}", page_size=10, max_pages=1)
-                return any(d.id == deposition_id for d in found)
-            self.list(page_size=1, max_pages=1)
-        except PermissionDenied:
-            return False  # the token itself is refused
-        if bucket is not None:
-            return bucket.rstrip("/") in self._our_buckets
-        return True
+        return self.account.seen(Deposition.from_json(body))
 
     # ----------------------------------------------------------------- depositions
 
@@ -174,7 +150,7 @@ class ZenodoClient(Transport):
             "GET",
             self._dep_url(deposition_id),
             expect=(200,),
-            refusal=self._forbidden(deposition_id),
+            refusal=self.account.forbidden(deposition_id),
         )
 
     def list(
@@ -225,7 +201,7 @@ class ZenodoClient(Transport):
             self._dep_url(deposition_id),
             expect=(200,),
             json_body={"metadata": metadata},
-            refusal=self._forbidden(deposition_id),
+            refusal=self.account.forbidden(deposition_id),
         )
 
     def delete(self, deposition_id: int) -> None:
@@ -235,7 +211,7 @@ class ZenodoClient(Transport):
                 "DELETE",
                 self._dep_url(deposition_id),
                 expect=(200, 202, 204),
-                refusal=self._forbidden(deposition_id),
+                refusal=self.account.forbidden(deposition_id),
             )
         except (NotFound, Gone) as error:
             if not error.after_ambiguous:
@@ -248,7 +224,7 @@ class ZenodoClient(Transport):
         url = self._dep_url(deposition_id, "actions", "publish")
         try:
             return self._dep_call(
-                "POST", url, expect=(200, 201, 202), refusal=self._forbidden(deposition_id)
+                "POST", url, expect=(200, 201, 202), refusal=self.account.forbidden(deposition_id)
             )
         except NotFound as error:
             pending: ZenodoError = error
@@ -265,7 +241,7 @@ class ZenodoClient(Transport):
                 "POST",
                 self._dep_url(deposition_id, "actions", "edit"),
                 expect=(200, 201),
-                refusal=self._forbidden(deposition_id),
+                refusal=self.account.forbidden(deposition_id),
             )
         except ZenodoHTTPError as error:
             if not error.after_ambiguous:
@@ -283,7 +259,7 @@ class ZenodoClient(Transport):
                 "POST",
                 self._dep_url(deposition_id, "actions", "discard"),
                 expect=(200, 201, 202, 204),
-                refusal=self._forbidden(deposition_id),
+                refusal=self.account.forbidden(deposition_id),
             )
             return
         except (NotFound, Gone) as error:
@@ -301,7 +277,7 @@ class ZenodoClient(Transport):
     def new_version(self, deposition_id: int) -> Deposition:
         """Open (or reopen) the new-version draft of a published deposition, GET'd in full
         (see :func:`versions.open_new_version`)."""
-        return self._seen(open_new_version(self, int(deposition_id)))
+        return self.account.seen(open_new_version(self, int(deposition_id)))
 
     # ----------------------------------------------------------------- files
 
@@ -311,7 +287,7 @@ class ZenodoClient(Transport):
             "GET",
             self._dep_url(deposition_id, "files"),
             expect=(200,),
-            refusal=self._forbidden(deposition_id),
+            refusal=self.account.forbidden(deposition_id),
         )
         if not isinstance(files, list):
             raise ZenodoError("unexpected answer to a file listing", method="GET")
@@ -324,7 +300,10 @@ class ZenodoClient(Transport):
         url = self._dep_url(deposition_id, "files", quote(str(file_id), safe=""))
         try:
             self._call(
-                "DELETE", url, expect=(200, 202, 204), refusal=self._forbidden(deposition_id)
+                "DELETE",
+                url,
+                expect=(200, 202, 204),
+                refusal=self.account.forbidden(deposition_id, files=True),
             )
         except (NotFound, Gone) as error:
             if not error.after_ambiguous:
@@ -367,7 +346,9 @@ class ZenodoClient(Transport):
             key=key,
             rounds=self.upload_attempts,
             deadline=self.upload_deadline(size),
-            refusal=refusals.first(refusals.upload_refusal, self._forbidden(bucket=bucket_url)),
+            refusal=refusals.first(
+                refusals.upload_refusal, self.account.forbidden(bucket=bucket_url, files=True)
+            ),
             progress=progress,
             expected_md5=expected_md5,
         )

@@ -27,7 +27,9 @@ def open_new_version(client: ZenodoClient, deposition_id: int) -> Deposition:
     cannot be found, the :class:`BadRequest` is raised with a message saying so."""
     url = client._dep_url(deposition_id, "actions", "newversion")
     try:
-        draft = client.json(Call("POST", url, (200, 201), refusal=client._forbidden(deposition_id)))
+        draft = client.json(
+            Call("POST", url, (200, 201), refusal=client.account.forbidden(deposition_id))
+        )
     except BadRequest as error:
         if not mentions(error, REMOVE_FILES_FIRST):
             raise
@@ -35,7 +37,7 @@ def open_new_version(client: ZenodoClient, deposition_id: int) -> Deposition:
     else:
         draft_id = draft.get("id") if isinstance(draft, dict) else None
         if isinstance(draft_id, int):
-            client._ours.add(draft_id)
+            client.account.own(draft_id)
             return client.get(draft_id)
         found = find_open_draft(client, deposition_id)
         if found is None:
@@ -80,7 +82,7 @@ def find_open_draft(client: ZenodoClient, deposition_id: int) -> Deposition | No
     if not candidates:
         return None
     newest = max(candidates, key=lambda d: (str(d.raw.get("created") or ""), d.id))
-    client._ours.add(newest.id)
+    client.account.own(newest.id)
     return client.get(newest.id)
 
 
