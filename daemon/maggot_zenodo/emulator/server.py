@@ -23,11 +23,12 @@ import uuid
 from collections import Counter
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, urlsplit
 
-from maggot_zenodo.emulator import views
+from maggot_zenodo.emulator import pages, views
 from maggot_zenodo.emulator.api import Api, Request, Response
+from maggot_zenodo.emulator.errors import ApiError
 from maggot_zenodo.emulator.faults import (
     FaultInjector,
     FaultSpec,
@@ -43,13 +44,16 @@ from maggot_zenodo.emulator.httpio import (
     IncompleteBody,
 )
 from maggot_zenodo.emulator.ratelimit import RateLimiter
-from maggot_zenodo.emulator.store import ApiError, Store
+from maggot_zenodo.emulator.store import Store
 
 DRAIN_LIMIT = 64 * 1024 * 1024
 _BUCKET_OBJECT = re.compile(r"/api/files/[^/]+/[^/]+")
 _DEP_PATH = re.compile(r"/api/(?:deposit/depositions|records)/(\d+)(/.*)?")
 _BUCKET_PATH = re.compile(r"/api/files/([^/]+)(/[^/]+)?/?")
 _DEP_FILE = re.compile(r"/files/[^/]+/?")
+_PAGE = re.compile(r"/(deposit|records|record)/(\d+)(/latest)?/?")
+_COMMUNITY_DECISION = re.compile(r"/_emulator/communities/([^/]+)/(accept|decline)")
+_REMOVE_RECORD = re.compile(r"/_emulator/records/(\d+)/remove")
 # Answers of the fault kinds that mimic Zenodo's transient 4xx (and one 500); never applied.
 _TRANSIENT = {
     "transfer_failed": (400, "The file upload transfer failed, please try again."),
@@ -121,9 +125,11 @@ class EmulatorServer(ThreadingHTTPServer):
         tokens: frozenset[str] = frozenset(),
         rate_limit: int = 1000,
         faults: FaultSpec | None = None,
+        latency: float = 0.0,
         quiet: bool = True,
     ) -> None:
         super().__init__(address, Handler)
+        self.latency = latency
         self.store = store
         self.api = Api(store)
         self.tokens = tokens
@@ -137,9 +143,18 @@ class EmulatorServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        if ":" in str(host):
-            host = f"[{host}]"
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if ":" in name:
+            name = f"[{name}]"
+        return f"http://{name}:{port}"
+
+    def curators_of(self, given: Any) -> list[int] | str:
+        """A community's curators as stored: ``"all"`` or owner ids (tokens never kept)."""
+        if given == "all":
+            return "all"
+        if not isinstance(given, list) or not all(isinstance(t, str) and t for t in given):
+            raise ValueError('curators must be "all" or a list of tokens')
+        return [owner_id(t) for t in given]
 
     def owner_of(self, token: str | None) -> int | None:
         if not token or (self.tokens and token not in self.tokens):
@@ -158,6 +173,7 @@ class EmulatorServer(ThreadingHTTPServer):
                 "total": sum(injected.values()),
                 "spec": asdict(self.faults.spec),
             },
+            "communities": self.store.communities(),
         }
 
     def reset(self) -> None:
@@ -230,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
         self._log_path = split.path
         self._is_api, self._rate_headers = False, {}  # per request on a keep-alive connection
         try:
-            body = BodyReader(self.rfile, self.headers)
+            body = BodyReader(cast(BinaryIO, self.rfile), self.headers)  # a buffered socket file
         except ValueError:  # a Content-Length that is not a number: the body cannot be found
             self.close_connection = True
             bad = {"status": 400, "message": "Invalid Content-Length header."}
@@ -242,6 +258,8 @@ class Handler(BaseHTTPRequestHandler):
             elif split.path == "/api" or split.path.startswith("/api/"):
                 self._is_api = True
                 self._serve_api(split.path, params, body)
+            elif _PAGE.fullmatch(split.path) and self.command in ("GET", "HEAD"):
+                self._send(self._page(split.path), body)
             else:
                 self._send(Response(404, {"status": 404, "message": "Not found."}), body)
         except DropConnection:
@@ -289,6 +307,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if kind == "slow":
             time.sleep(fault.delay if fault else 0)
+        if srv.latency > 0:
+            time.sleep(srv.latency)
         req = Request(
             self.command, path, params, self.headers, body, srv.owner_of(self._token), srv.base_url
         )
@@ -298,6 +318,8 @@ class Handler(BaseHTTPRequestHandler):
             payload: dict[str, Any] = {"status": exc.status, "message": exc.message}
             if exc.errors is not None:
                 payload["errors"] = exc.errors
+            if exc.status >= 500:
+                payload["error_id"] = uuid.uuid4().hex
             resp = Response(exc.status, payload)
         except (DropConnection, IncompleteBody, ConnectionError, TimeoutError):
             raise
@@ -344,7 +366,55 @@ class Handler(BaseHTTPRequestHandler):
                 return Response(400, {"status": 400, "message": str(exc)})
             srv.faults.configure(spec)
             return Response(200, asdict(spec))
+        if path.startswith("/_emulator/communities") or path.startswith("/_emulator/records/"):
+            return self._control_records(path, body)
         return Response(404, {"status": 404, "message": "Unknown emulator control endpoint."})
+
+    def _control_records(self, path: str, body: BodyReader) -> Response:
+        """Communities (``PUT {"<slug>": {"curators": "all" | ["<token>", ...]}}``, ``GET``,
+        ``POST .../<slug>/accept|decline``) and staff removal of a record."""
+        srv, method = self.server, self.command
+        store = srv.store
+        if path == "/_emulator/communities" and method == "GET":
+            return Response(200, store.communities())
+        if path == "/_emulator/communities" and method in ("PUT", "POST"):
+            try:
+                raw = json.loads(body.read_all(1_000_000) or b"{}")
+                for slug, conf in raw.items():
+                    store.set_community(slug, srv.curators_of(conf["curators"]))
+            except (BodyTooLarge, ValueError, TypeError, KeyError, AttributeError) as exc:
+                return Response(400, {"status": 400, "message": f"bad communities: {exc!r}"})
+            return Response(200, store.communities())
+        decision = _COMMUNITY_DECISION.fullmatch(path)
+        if decision and method == "POST":
+            status = "accepted" if decision.group(2) == "accept" else "declined"
+            return Response(200, {"decided": store.decide(decision.group(1), status)})
+        removal = _REMOVE_RECORD.fullmatch(path)
+        if removal and method == "POST":
+            try:
+                store.remove_record(int(removal.group(1)))
+            except ApiError as exc:
+                return Response(exc.status, {"status": exc.status, "message": exc.message})
+            return Response(204)
+        return Response(404, {"status": 404, "message": "Unknown emulator control endpoint."})
+
+    def _page(self, path: str) -> Response:
+        """``/deposit/<id>`` and ``/records/<id>``: the HTML page; ``/record/<id>`` and
+        ``/records/<id>/latest``: redirects, as Zenodo's are."""
+        m = _PAGE.fullmatch(path)
+        assert m is not None
+        kind, dep_id, latest = m.group(1), int(m.group(2)), m.group(3)
+        store = self.server.store
+        dep = store.peek(dep_id)
+        if dep is None:
+            return Response(404, body=b"<h1>Not found</h1>\n", content_type="text/html")
+        if kind == "record":
+            return Response(302, headers={"Location": f"/records/{dep_id}"})
+        if latest:
+            newest = store.latest_published(dep["conceptrecid"]) or dep_id
+            return Response(302, headers={"Location": f"/records/{newest}"})
+        html = pages.deposition_page(dep).encode()
+        return Response(200, body=html, content_type="text/html; charset=utf-8")
 
     # ----- answers -----------------------------------------------------------------------
     def _send(self, resp: Response, body: BodyReader) -> None:
@@ -368,9 +438,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n")
+        # one write for headers and a small body: the handler's own header buffer (untyped)
+        self._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
         if self.command != "HEAD":
-            self._headers_buffer.append(data)
+            self._headers_buffer.append(data)  # type: ignore[attr-defined]
         if self._is_api:  # counted before the client can see the answer
             self.server.counters.status(resp.status)
         self.flush_headers()
@@ -398,7 +469,7 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.rfile.close()
         self.connection.close()
-        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()  # type: ignore[assignment]
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
 
 
 def _fault_response(code: int) -> Response:
