@@ -83,6 +83,19 @@ class Database:
             raise
         self.conn.execute("COMMIT")
 
+    def import_state_json(self, old: Path) -> None:
+        """Take over the ``state.json`` of an emulator before 0.2 once, then set it aside."""
+        if not old.exists() or self.count():
+            return
+        raw = json.loads(old.read_text(encoding="utf-8"))
+        with self.transaction():
+            for dep in raw["depositions"]:
+                dep.setdefault("removed", False)
+                dep["metadata"].pop("doi", None)  # the DOI is shown from the record now
+                self.put(dep)
+            self.set_next_id(raw["next_id"])
+        old.rename(old.with_name("state.json.imported"))
+
     # ----- depositions -------------------------------------------------------------------
     def put(self, dep: dict[str, Any]) -> None:
         self.conn.execute(
@@ -196,6 +209,25 @@ class Database:
         )
         keys = ("conceptrecid", "slug", "record", "status")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def include(self, conceptrecid: int, record: int, owner: int, slugs: list[str]) -> None:
+        """At publish, an inclusion request per known community slug: accepted at once when
+        the owner curates the community, else waiting; unknown slugs are ignored (as Zenodo
+        swallows a failed inclusion)."""
+        known = self.communities()
+        for slug in slugs:
+            curators = known.get(slug)
+            if curators is None or self.inclusion(conceptrecid, slug) == "accepted":
+                continue
+            curated = curators == "all" or owner in curators
+            self.set_inclusion(conceptrecid, slug, record, "accepted" if curated else "submitted")
+
+    def decide(self, slug: str, status: str) -> int:
+        with self.transaction():
+            waiting = [r for r in self.inclusions(slug) if r["status"] == "submitted"]
+            for r in waiting:
+                self.set_inclusion(r["conceptrecid"], slug, r["record"], status)
+            return len(waiting)
 
     def clear(self) -> None:
         """Forget depositions and inclusion requests; the communities (configuration) stay."""

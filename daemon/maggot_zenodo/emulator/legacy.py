@@ -19,6 +19,15 @@ from maggot_zenodo.emulator import vocabularies as vocab
 from maggot_zenodo.emulator.validation import split_name
 
 
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def doi_of(recid: int) -> str:
+    """The DOI Zenodo gives (and prereserves for) a record id."""
+    return f"10.5281/zenodo.{recid}"
+
+
 def today() -> str:
     return datetime.date.today().isoformat()
 

@@ -20,26 +20,23 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, urlsplit
 
-from maggot_zenodo.emulator import pages, views
+from maggot_zenodo.emulator import control, views
 from maggot_zenodo.emulator.api import Api, Request, Response
+from maggot_zenodo.emulator.counters import Counters
 from maggot_zenodo.emulator.errors import ApiError
 from maggot_zenodo.emulator.faults import (
     FaultInjector,
     FaultSpec,
-    FaultSpecError,
     Target,
-    parse_spec,
 )
 from maggot_zenodo.emulator.httpio import (
     CHUNK,
     BodyReader,
-    BodyTooLarge,
     DropConnection,
     IncompleteBody,
 )
@@ -51,9 +48,6 @@ _BUCKET_OBJECT = re.compile(r"/api/files/[^/]+/[^/]+")
 _DEP_PATH = re.compile(r"/api/(?:deposit/depositions|records)/(\d+)(/.*)?")
 _BUCKET_PATH = re.compile(r"/api/files/([^/]+)(/[^/]+)?/?")
 _DEP_FILE = re.compile(r"/files/[^/]+/?")
-_PAGE = re.compile(r"/(deposit|records|record)/(\d+)(/latest)?/?")
-_COMMUNITY_DECISION = re.compile(r"/_emulator/communities/([^/]+)/(accept|decline)")
-_REMOVE_RECORD = re.compile(r"/_emulator/records/(\d+)/remove")
 # Answers of the fault kinds that mimic Zenodo's transient 4xx (and one 500); never applied.
 _TRANSIENT = {
     "transfer_failed": (400, "The file upload transfer failed, please try again."),
@@ -76,40 +70,6 @@ _REASONS = {
 def owner_id(token: str) -> int:
     """A stable user id derived from a token (never the token itself)."""
     return int.from_bytes(hashlib.sha256(token.encode()).digest()[:4], "big") % 9_000_000 + 1000
-
-
-class Counters:
-    """Request counts for ``/_emulator/state``: /api/ requests only."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        with getattr(self, "_lock", threading.Lock()):
-            self.total, self.writes = 0, 0
-            self.by_status: Counter[str] = Counter()
-            self.by_method: Counter[str] = Counter()
-
-    def request(self, method: str) -> None:
-        with self._lock:
-            self.total += 1
-            self.by_method[method] += 1
-            if method not in ("GET", "HEAD"):
-                self.writes += 1
-
-    def status(self, code: int) -> None:
-        with self._lock:
-            self.by_status[str(code)] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "total": self.total,
-                "by_status": dict(self.by_status),
-                "by_method": dict(self.by_method),
-                "writes": self.writes,
-            }
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -254,12 +214,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             if split.path.startswith("/_emulator/"):
-                self._send(self._control(split.path, body), body)
+                self._send(control.control(self.server, self.command, split.path, body), body)
             elif split.path == "/api" or split.path.startswith("/api/"):
                 self._is_api = True
                 self._serve_api(split.path, params, body)
-            elif _PAGE.fullmatch(split.path) and self.command in ("GET", "HEAD"):
-                self._send(self._page(split.path), body)
+            elif control.PAGE.fullmatch(split.path) and self.command in ("GET", "HEAD"):
+                self._send(control.page(self.server, split.path), body)
             else:
                 self._send(Response(404, {"status": 404, "message": "Not found."}), body)
         except DropConnection:
@@ -346,75 +306,6 @@ class Handler(BaseHTTPRequestHandler):
             deleting = self.command == "DELETE" and bucket_match.group(2) is not None
             return Target(upload=upload, version_draft=draft, file_delete=deleting)
         return Target(upload=upload)
-
-    def _control(self, path: str, body: BodyReader) -> Response:
-        srv, method = self.server, self.command
-        if path == "/_emulator/state" and method == "GET":
-            return Response(200, srv.state())
-        if path == "/_emulator/reset" and method == "POST":
-            srv.reset()
-            return Response(204)
-        if path == "/_emulator/faults" and method == "GET":
-            return Response(200, asdict(srv.faults.spec))
-        if path == "/_emulator/faults" and method in ("PUT", "POST"):
-            try:
-                raw = json.loads(body.read_all(1_000_000) or b"null")
-                spec = parse_spec(raw if raw else {"rate": 0})
-            except BodyTooLarge:
-                return Response(413, {"status": 413, "message": "Request entity too large."})
-            except (ValueError, TypeError, FaultSpecError) as exc:
-                return Response(400, {"status": 400, "message": str(exc)})
-            srv.faults.configure(spec)
-            return Response(200, asdict(spec))
-        if path.startswith("/_emulator/communities") or path.startswith("/_emulator/records/"):
-            return self._control_records(path, body)
-        return Response(404, {"status": 404, "message": "Unknown emulator control endpoint."})
-
-    def _control_records(self, path: str, body: BodyReader) -> Response:
-        """Communities (``PUT {"<slug>": {"curators": "all" | ["<token>", ...]}}``, ``GET``,
-        ``POST .../<slug>/accept|decline``) and staff removal of a record."""
-        srv, method = self.server, self.command
-        store = srv.store
-        if path == "/_emulator/communities" and method == "GET":
-            return Response(200, store.communities())
-        if path == "/_emulator/communities" and method in ("PUT", "POST"):
-            try:
-                raw = json.loads(body.read_all(1_000_000) or b"{}")
-                for slug, conf in raw.items():
-                    store.set_community(slug, srv.curators_of(conf["curators"]))
-            except (BodyTooLarge, ValueError, TypeError, KeyError, AttributeError) as exc:
-                return Response(400, {"status": 400, "message": f"bad communities: {exc!r}"})
-            return Response(200, store.communities())
-        decision = _COMMUNITY_DECISION.fullmatch(path)
-        if decision and method == "POST":
-            status = "accepted" if decision.group(2) == "accept" else "declined"
-            return Response(200, {"decided": store.decide(decision.group(1), status)})
-        removal = _REMOVE_RECORD.fullmatch(path)
-        if removal and method == "POST":
-            try:
-                store.remove_record(int(removal.group(1)))
-            except ApiError as exc:
-                return Response(exc.status, {"status": exc.status, "message": exc.message})
-            return Response(204)
-        return Response(404, {"status": 404, "message": "Unknown emulator control endpoint."})
-
-    def _page(self, path: str) -> Response:
-        """``/deposit/<id>`` and ``/records/<id>``: the HTML page; ``/record/<id>`` and
-        ``/records/<id>/latest``: redirects, as Zenodo's are."""
-        m = _PAGE.fullmatch(path)
-        assert m is not None
-        kind, dep_id, latest = m.group(1), int(m.group(2)), m.group(3)
-        store = self.server.store
-        dep = store.peek(dep_id)
-        if dep is None:
-            return Response(404, body=b"<h1>Not found</h1>\n", content_type="text/html")
-        if kind == "record":
-            return Response(302, headers={"Location": f"/records/{dep_id}"})
-        if latest:
-            newest = store.latest_published(dep["conceptrecid"]) or dep_id
-            return Response(302, headers={"Location": f"/records/{newest}"})
-        html = pages.deposition_page(dep).encode()
-        return Response(200, body=html, content_type="text/html; charset=utf-8")
 
     # ----- answers -----------------------------------------------------------------------
     def _send(self, resp: Response, body: BodyReader) -> None:

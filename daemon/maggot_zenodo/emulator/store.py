@@ -10,8 +10,6 @@ does and raises :class:`ApiError`. One re-entrant lock serialises all access.
 from __future__ import annotations
 
 import copy
-import datetime
-import json
 import os
 import shutil
 import threading
@@ -31,18 +29,10 @@ from maggot_zenodo.emulator.errors import (
     NOT_FOUND,
     ApiError,
 )
+from maggot_zenodo.emulator.legacy import doi_of, now_iso
 
-__all__ = ["DELETED", "DENIED", "INVALID", "NOT_FOUND", "ApiError", "Store", "doi_of"]
 FIRST_ID = 100_000
 Dep = dict[str, Any]
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
-
-
-def doi_of(recid: int) -> str:
-    return f"10.5281/zenodo.{recid}"
 
 
 class Store:
@@ -66,22 +56,8 @@ class Store:
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
         self.db = Database(self.root)
-        self._import_state_json()
+        self.db.import_state_json(self.root / "state.json")
         self._next_id = self.db.next_id(FIRST_ID)
-
-    def _import_state_json(self) -> None:
-        """Take over the ``state.json`` of an emulator before 0.2 once, then set it aside."""
-        old = self.root / "state.json"
-        if not old.exists() or self.db.count():
-            return
-        raw = json.loads(old.read_text(encoding="utf-8"))
-        with self.db.transaction():
-            for dep in raw["depositions"]:
-                dep.setdefault("removed", False)
-                dep["metadata"].pop("doi", None)
-                self.db.put(dep)
-            self.db.set_next_id(raw["next_id"])
-        old.rename(old.with_name("state.json.imported"))
 
     def close(self) -> None:
         with self.lock:
@@ -238,25 +214,13 @@ class Store:
             if errors:
                 raise ApiError(400, INVALID, errors)
             with self.db.transaction():
-                self._include(dep)
+                slugs = [c["identifier"] for c in dep["metadata"].get("communities") or []]
+                self.db.include(dep["conceptrecid"], dep["id"], dep["owner"], slugs)
                 dep["metadata"].pop("communities", None)  # now held by inclusion requests
                 dep["doi"] = dep["doi"] or doi_of(dep["id"])
                 dep["state"], dep["submitted"] = "done", True
                 dep["published_metadata"] = copy.deepcopy(dep["metadata"])
                 return self._touch(dep)
-
-    def _include(self, dep: Dep) -> None:
-        """An inclusion request per known community slug: accepted at once when the owner
-        curates the community, else waiting; unknown slugs are ignored, as on Zenodo."""
-        known = self.db.communities()
-        for com in dep["metadata"].get("communities") or []:
-            slug = com["identifier"]
-            curators = known.get(slug)
-            if curators is None or self.db.inclusion(dep["conceptrecid"], slug) == "accepted":
-                continue
-            curated = curators == "all" or dep["owner"] in curators
-            status = "accepted" if curated else "submitted"
-            self.db.set_inclusion(dep["conceptrecid"], slug, dep["id"], status)
 
     def edit(self, dep_id: int, owner: int) -> Dep:
         with self.lock:
@@ -425,8 +389,5 @@ class Store:
 
     def decide(self, slug: str, status: str) -> int:
         """A curator accepts or declines the waiting requests of a community; how many."""
-        with self.lock, self.db.transaction():
-            waiting = [r for r in self.db.inclusions(slug) if r["status"] == "submitted"]
-            for r in waiting:
-                self.db.set_inclusion(r["conceptrecid"], slug, r["record"], status)
-            return len(waiting)
+        with self.lock:
+            return self.db.decide(slug, status)

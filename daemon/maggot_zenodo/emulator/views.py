@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from maggot_zenodo.emulator.store import doi_of
+from maggot_zenodo.emulator.legacy import doi_of
 
 DOI_RESOLVER = "https://doi.org/"
 
