@@ -7,8 +7,11 @@ Baselines, measured in the same run on the same machine:
   compared with the body size (it must stay a few MiB: bodies are streamed in 1 MiB chunks).
 - small requests: GET of one deposition on a keep-alive connection against a minimal
   ``http.server`` handler answering a fixed JSON body (same threading server, same client).
+- scale: p50 latency of the daemon's request mix (create, GET, PUT metadata, a small bucket
+  PUT, a listing by concept, the default listing) with 10 000 depositions in the emulator,
+  against the same mix with 100 (same run, same machine); the ratio must stay <= 1.5.
 
-    python benchmarks/bench_emulator.py [--size 256M] [--requests 500]
+    python benchmarks/bench_emulator.py [--size 256M] [--requests 500] [--scale 10000]
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +31,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+
+from maggot_zenodo.emulator.server import owner_id
+from maggot_zenodo.emulator.store import Store
 
 MIB = 1024 * 1024
 TOKEN = "bench-emulator-token"
@@ -93,10 +101,92 @@ def rate(url: str, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+def populate(data: Path, count: int) -> list[tuple[int, int]]:
+    """``count`` depositions of the bench user (half published with one file), written
+    through the emulator's own store; returns (id, conceptrecid) pairs."""
+    store = Store(data)
+    owner, made = owner_id(TOKEN), []
+    md = {"upload_type": "dataset", "title": "", "creators": [{"name": "Doe, Jane"}]}
+    for i in range(count):
+        dep = store.create(owner, {**md, "title": f"Scale dataset {i}"})
+        if i % 2:
+            temp = store.new_temp()
+            temp.write_bytes(b"x")
+            md5 = hashlib.md5(b"x", usedforsecurity=False).hexdigest()
+            store.commit_file(dep["id"], owner, "x.txt", temp, 1, md5)
+            store.publish(dep["id"], owner)
+        made.append((dep["id"], dep["conceptrecid"]))
+    store.close()
+    return made
+
+
+def request_mix(base: str, made: list[tuple[int, int]], rounds: int) -> dict[str, list[float]]:
+    """Latencies (seconds) of each request kind of the daemon, on one keep-alive session."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    dep_url = f"{base}/api/deposit/depositions"
+    out: dict[str, list[float]] = {}
+    rng = random.Random(7)
+
+    def timed(kind: str, method: str, url: str, **kw: object) -> requests.Response:
+        start = time.perf_counter()
+        r = session.request(method, url, timeout=30, **kw)  # type: ignore[arg-type]
+        out.setdefault(kind, []).append(time.perf_counter() - start)
+        r.raise_for_status()
+        return r
+
+    md = {"upload_type": "dataset", "title": "Bench", "creators": [{"name": "Doe, Jane"}]}
+    for i in range(rounds):
+        dep_id, concept = rng.choice(made)
+        new = timed("create", "POST", dep_url, json={"metadata": md}).json()
+        timed("get", "GET", f"{dep_url}/{dep_id}")
+        timed("put", "PUT", f"{dep_url}/{new['id']}", json={"metadata": {**md, "title": f"B{i}"}})
+        timed("upload", "PUT", f"{new['links']['bucket']}/d.txt", data=b"y" * 1024)
+        timed("by concept", "GET", dep_url, params={"q": f"conceptrecid:{concept}"})
+        timed("list", "GET", dep_url)
+    return out
+
+
+def scale_run(folder: Path, count: int, rounds: int) -> dict[str, float]:
+    """p50 per request kind (and of all of them) with ``count`` depositions."""
+    data = folder / f"scale-{count}"
+    made = populate(data, count)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maggot_zenodo", "emulator", "--port", "0", "--quiet",
+         "--rate-limit", "1000000/min", "--data", str(data)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        base = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        request_mix(base, made, 20)  # warm-up
+        lat = request_mix(base, made, rounds)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    p50 = {kind: statistics.median(v) for kind, v in lat.items()}
+    p50["all"] = statistics.median([x for v in lat.values() for x in v])
+    return p50
+
+
+def scale_report(folder: Path, count: int, rounds: int) -> bool:
+    small, big = scale_run(folder, 100, rounds), scale_run(folder, count, rounds)
+    print(f"emulator p50 latency, {count} depositions vs 100 (request mix, {rounds} rounds):")
+    for kind in small:
+        print(
+            f"  {kind:>10}: {big[kind] * 1000:6.2f} ms vs {small[kind] * 1000:6.2f} ms, "
+            f"ratio {big[kind] / small[kind]:.2f}"
+        )
+    ratio_all = big["all"] / small["all"]
+    print(f"scale ratio (goal <= 1.5): {ratio_all:.2f}")
+    return ratio_all <= 1.5
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=parse_size, default=256 * MIB)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--scale", type=int, default=10_000, help="0 skips the scale part")
+    parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-emulator-") as tmp:
         folder = Path(tmp)
@@ -125,6 +215,7 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(10)
+        scale_ok = scale_report(folder, args.scale, args.rounds) if args.scale else True
         server = ThreadingHTTPServer(("127.0.0.1", 0), Fixed)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
@@ -147,6 +238,9 @@ def main() -> int:
     )
     if rss_growth > 64:
         print("FAIL: the emulator's memory grew with the upload", file=sys.stderr)
+        return 1
+    if not scale_ok:
+        print("FAIL: the emulator's latency grows with the number of depositions", file=sys.stderr)
         return 1
     return 0
 
