@@ -120,56 +120,75 @@ def populate(data: Path, count: int) -> list[tuple[int, int]]:
     return made
 
 
-def request_mix(base: str, made: list[tuple[int, int]], rounds: int) -> dict[str, list[float]]:
-    """Latencies (seconds) of each request kind of the daemon, on one keep-alive session."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {TOKEN}"
-    dep_url = f"{base}/api/deposit/depositions"
-    out: dict[str, list[float]] = {}
-    rng = random.Random(7)
+class Mix:
+    """The daemon's request kinds, one round at a time, on one keep-alive session; keeps the
+    latency (seconds) of every request by kind."""
 
-    def timed(kind: str, method: str, url: str, **kw: object) -> requests.Response:
+    def __init__(self, base: str, made: list[tuple[int, int]]) -> None:
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {TOKEN}"
+        self.dep_url = f"{base}/api/deposit/depositions"
+        self.made, self.rng = made, random.Random(7)
+        self.lat: dict[str, list[float]] = {}
+
+    def _timed(self, kind: str, method: str, url: str, **kw: object) -> requests.Response:
         start = time.perf_counter()
-        r = session.request(method, url, timeout=30, **kw)  # type: ignore[arg-type]
-        out.setdefault(kind, []).append(time.perf_counter() - start)
+        r = self.session.request(method, url, timeout=30, **kw)  # type: ignore[arg-type]
+        self.lat.setdefault(kind, []).append(time.perf_counter() - start)
         r.raise_for_status()
         return r
 
-    md = {"upload_type": "dataset", "title": "Bench", "creators": [{"name": "Doe, Jane"}]}
-    for i in range(rounds):
-        dep_id, concept = rng.choice(made)
-        new = timed("create", "POST", dep_url, json={"metadata": md}).json()
-        timed("get", "GET", f"{dep_url}/{dep_id}")
-        timed("put", "PUT", f"{dep_url}/{new['id']}", json={"metadata": {**md, "title": f"B{i}"}})
-        timed("upload", "PUT", f"{new['links']['bucket']}/d.txt", data=b"y" * 1024)
-        timed("by concept", "GET", dep_url, params={"q": f"conceptrecid:{concept}"})
-        timed("list", "GET", dep_url)
-    return out
+    def round(self, i: int) -> None:
+        md = {"upload_type": "dataset", "title": "Bench", "creators": [{"name": "Doe, Jane"}]}
+        dep_id, concept = self.rng.choice(self.made)
+        url = self.dep_url
+        new = self._timed("create", "POST", url, json={"metadata": md}).json()
+        self._timed("get", "GET", f"{url}/{dep_id}")
+        self._timed("put", "PUT", f"{url}/{new['id']}", json={"metadata": {**md, "title": f"{i}"}})
+        self._timed("upload", "PUT", f"{new['links']['bucket']}/d.txt", data=b"y" * 1024)
+        self._timed("by concept", "GET", url, params={"q": f"conceptrecid:{concept}"})
+        self._timed("list", "GET", url)
+
+    def p50(self) -> dict[str, float]:
+        out = {kind: statistics.median(v) for kind, v in self.lat.items()}
+        out["all"] = statistics.median([x for v in self.lat.values() for x in v])
+        return out
 
 
-def scale_run(folder: Path, count: int, rounds: int) -> dict[str, float]:
-    """p50 per request kind (and of all of them) with ``count`` depositions."""
-    data = folder / f"scale-{count}"
-    made = populate(data, count)
+def spawn(data: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "maggot_zenodo", "emulator", "--port", "0", "--quiet",
          "--rate-limit", "1000000/min", "--data", str(data)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    try:
-        base = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        request_mix(base, made, 20)  # warm-up
-        lat = request_mix(base, made, rounds)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    p50 = {kind: statistics.median(v) for kind, v in lat.items()}
-    p50["all"] = statistics.median([x for v in lat.values() for x in v])
-    return p50
+    return proc, proc.stdout.readline().strip()  # type: ignore[union-attr]
 
 
 def scale_report(folder: Path, count: int, rounds: int) -> bool:
-    small, big = scale_run(folder, 100, rounds), scale_run(folder, count, rounds)
+    """Both emulators run at once and take rounds in turn (the order alternating), so that a
+    change in the machine's load hits both sides alike."""
+    sizes = (100, count)
+    procs, mixes = [], []
+    try:
+        for n in sizes:
+            data = folder / f"scale-{n}"
+            made = populate(data, n)
+            proc, base = spawn(data)
+            procs.append(proc)
+            mixes.append(Mix(base, made))
+        for i in range(20):  # warm-up, not kept
+            for mix in mixes:
+                mix.round(i)
+        for mix in mixes:
+            mix.lat.clear()
+        for i in range(rounds):
+            for mix in mixes if i % 2 else mixes[::-1]:
+                mix.round(i)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+    small, big = mixes[0].p50(), mixes[1].p50()
     print(f"emulator p50 latency, {count} depositions vs 100 (request mix, {rounds} rounds):")
     for kind in small:
         print(
