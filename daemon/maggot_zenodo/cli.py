@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency", type=float, default=0.0, metavar="S", help="seconds added to every request"
     )
     emu.add_argument(
+        "--index-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="a new deposition is missing from listings for S seconds (search index lag)",
+    )
+    emu.add_argument(
         "--curator",
         action="append",
         default=[],

@@ -100,6 +100,18 @@ def test_latency_is_added_to_every_api_request(emulator_factory):
         emulator_factory(latency=-1)
 
 
+def test_index_delay_hides_a_new_deposition_from_listings(emulator_factory):
+    emu = emulator_factory(index_delay=0.5)
+    client = Client(emu.base_url)
+    dep = client.create(valid_metadata())
+    assert client.get(DEP).json() == []  # created a moment ago: not in the index yet
+    assert client.get(f"{DEP}/{dep['id']}").status_code == 200  # but readable by id
+    deadline = time.monotonic() + 10
+    while not client.get(DEP).json() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [d["id"] for d in client.get(DEP).json()] == [dep["id"]]
+
+
 def test_record_removed_by_staff_answers_410(emulator, client):
     record = client.published()
     r = requests.post(emulator.url(f"/_emulator/records/{record['id']}/remove"), timeout=10)

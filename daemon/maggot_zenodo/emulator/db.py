@@ -22,7 +22,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deps (
     id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, conceptrecid INTEGER NOT NULL,
     bucket TEXT NOT NULL, state TEXT NOT NULL, submitted INTEGER NOT NULL,
-    deleted INTEGER NOT NULL, modified TEXT NOT NULL, title TEXT NOT NULL, doc TEXT NOT NULL
+    deleted INTEGER NOT NULL, modified TEXT NOT NULL, title TEXT NOT NULL, doc TEXT NOT NULL,
+    created TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deps_owner ON deps (owner, deleted, modified);
 CREATE INDEX IF NOT EXISTS deps_concept ON deps (conceptrecid, owner, deleted);
@@ -57,6 +58,7 @@ class Query:
     phrase: str = ""  # title:"..."
     words: tuple[str, ...] = ()  # free text: every word in the title
     nothing: bool = False  # a query that can match nothing (a doi of another registry)
+    created_by: str = ""  # only depositions created at or before this ISO time (index delay)
 
 
 class Database:
@@ -101,7 +103,7 @@ class Database:
     # ----- depositions -------------------------------------------------------------------
     def put(self, dep: dict[str, Any]) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO deps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO deps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 dep["id"],
                 dep["owner"],
@@ -113,6 +115,7 @@ class Database:
                 dep["modified"],
                 str(dep["metadata"].get("title") or "").lower(),
                 json.dumps(dep),
+                dep["created"],
             ),
         )
 
@@ -155,6 +158,9 @@ class Database:
         if q.concept is not None:
             where.append("conceptrecid = ?")
             args.append(q.concept)
+        if q.created_by:
+            where.append("created <= ?")
+            args.append(q.created_by)
         for text in ([q.phrase] if q.phrase else []) + list(q.words):
             where.append("instr(title, ?) > 0")
             args.append(text.lower())

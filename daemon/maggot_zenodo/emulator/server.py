@@ -86,12 +86,13 @@ class EmulatorServer(ThreadingHTTPServer):
         rate_limit: int = 1000,
         faults: FaultSpec | None = None,
         latency: float = 0.0,
+        index_delay: float = 0.0,
         quiet: bool = True,
     ) -> None:
         super().__init__(address, Handler)
         self.latency = latency
         self.store = store
-        self.api = Api(store)
+        self.api = Api(store, index_delay=index_delay)
         self.tokens = tokens
         self.limiter = RateLimiter(rate_limit)
         self.faults = FaultInjector(faults or FaultSpec())
