@@ -171,3 +171,50 @@ def test_listing_queries(client):
         assert client.get(DEP, params={"sort": sort}).status_code == 200
     bad = client.get(DEP, params={"sort": "random"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "sort"
+
+
+@pytest.mark.parametrize(
+    ("given", "safe"),
+    [
+        ("my file (1).txt", "my_file_1.txt"),
+        ("../../etc/passwd", "etc_passwd"),
+        ("  données été.csv ", "donnees_ete.csv"),
+        ("._hidden_", "hidden"),
+        ("a\tb\nc", "a_b_c"),
+        ("日本語", ""),
+    ],
+)
+def test_secure_filename(given, safe):
+    from maggot_zenodo.emulator.httpio import secure_filename
+
+    assert secure_filename(given) == safe
+
+
+def test_a_multipart_name_that_becomes_empty_is_refused(client):
+    dep = client.create()
+    r = client.post(f"{DEP}/{dep['id']}/files", files={"file": ("日本語", b"x")})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "file"
+    assert client.get(f"{DEP}/{dep['id']}/files").json() == []
+
+
+def test_state_json_of_an_older_emulator_is_taken_over(tmp_path, emulator_factory):
+    import json
+
+    data = tmp_path / "old"
+    (data / "files").mkdir(parents=True)
+    (data / "files" / "v1").write_bytes(b"old bytes")
+    dep = {
+        "id": 100001, "conceptrecid": 100000, "owner": 1234, "created": "2024-01-01T00:00:00",
+        "modified": "2024-01-01T00:00:00", "metadata": {"title": "Old", "doi": "10.5281/zenodo.1"},
+        "state": "unsubmitted", "submitted": False, "deleted": False, "bucket": "b-1",
+        "files": [{"id": "f", "key": "a.txt", "size": 9, "md5": "m", "version_id": "v1",
+                   "created": "x", "updated": "x"}],
+        "doi": None, "published_metadata": None, "parent": None,
+    }  # fmt: skip
+    (data / "state.json").write_text(json.dumps({"next_id": 100002, "depositions": [dep]}))
+    emu = emulator_factory(data_dir=data)
+    assert [d["id"] for d in emu.state()["depositions"]] == [100001]
+    assert emu.state()["depositions"][0]["metadata"] == {"title": "Old"}
+    assert not (data / "state.json").exists() and (data / "state.json.imported").exists()
+    new = Client(emu.base_url).create()
+    assert new["id"] == 100003  # the counter carried over (a concept id, then the record id)
