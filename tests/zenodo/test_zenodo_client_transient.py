@@ -192,3 +192,17 @@ def test_a_draft_file_that_cannot_be_deleted(emulator: Any, tmp_path: Path) -> N
             client.delete_file(draft_id, f.id)
     assert info.value.kind == "file_delete" and info.value.status == 500
     assert f"deposition {draft_id}" in str(info.value)
+
+
+def test_a_403_on_the_files_of_a_published_record_is_final(emulator: Any, tmp_path: Path) -> None:
+    """Zenodo refuses for good to delete a file of a published record: no retry, no listing."""
+    with fast(emulator.base_url) as client:
+        dep_id, _bucket = draft_with_bucket(None, client, tmp_path)
+        client.update(dep_id, {**METADATA, "title": "published"})
+        client.publish(dep_id)
+        (f,) = client.list_files(dep_id)
+        before = emulator.state()["requests"]["total"]
+        with pytest.raises(PermissionDenied) as info:
+            client.delete_file(dep_id, f.id)
+        assert emulator.state()["requests"]["total"] - before == 1
+    assert info.value.status == 403
