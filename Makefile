@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEB_PACKAGES := libsystemd-dev pkg-config gcc
 PYTEST_ARGS ?=
 
-.PHONY: all demo test lint format bench deb e2e clean debian-deps
+.PHONY: all demo test lint format bench deb e2e clean debian-deps sandbox-test
 
 all: test
 
@@ -52,6 +52,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The client's contract test against https://sandbox.zenodo.org (needs a sandbox token).
+sandbox-test: $(STAMP)
+	@test -n "$$ZENODO_SANDBOX_TOKEN" || { echo "set ZENODO_SANDBOX_TOKEN to a sandbox.zenodo.org token"; exit 2; }
+	$(BIN)/python -m pytest tests/zenodo/test_contract.py -s -v
 
 # The Debian package, in dist/ (as root it installs python3-venv if missing); see packaging/.
 deb:

@@ -82,6 +82,30 @@ def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "or 'rate=0.2,kinds=502+reset'",
     )
     emu.add_argument("--seed", type=int, default=None, help="seed for reproducible faults")
+    emu.add_argument(
+        "--latency", type=float, default=0.0, metavar="S", help="seconds added to every request"
+    )
+    emu.add_argument(
+        "--index-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="a new deposition is missing from listings for S seconds (search index lag)",
+    )
+    emu.add_argument(
+        "--curator",
+        action="append",
+        default=[],
+        metavar="SLUG",
+        help="a community every user curates: inclusions accepted at once (repeatable)",
+    )
+    emu.add_argument(
+        "--community",
+        action="append",
+        default=[],
+        metavar="SLUG",
+        help="a community without curator among the users: inclusions wait (repeatable)",
+    )
     emu.add_argument("--max-files", type=int, default=100)
     emu.add_argument("--max-file-size", type=int, default=50_000_000_000)
     emu.add_argument("--quiet", action="store_true", help="no request log on stderr")

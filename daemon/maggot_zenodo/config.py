@@ -67,6 +67,7 @@ class ZenodoConfig:
     read_timeout: float = 300.0
     rate_limit: int = 90
     max_retries: int = 8
+    min_upload_rate: int = 1_048_576
     max_files: int = 100
     max_file_size: int = 50_000_000_000
     max_record_size: int = 50_000_000_000

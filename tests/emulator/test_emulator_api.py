@@ -32,8 +32,18 @@ DRAFT_LINKS = {
     "edit",
     "discard",
     "newversion",
+    "registerconceptdoi",
 }
-PUBLISHED_EXTRA_LINKS = {"doi", "record", "record_html", "latest", "latest_html"}
+# ZENODO-API.md: a published record drops registerconceptdoi and adds these
+PUBLISHED_EXTRA_LINKS = {
+    "doi",
+    "parent_doi",
+    "conceptbadge",
+    "record",
+    "record_html",
+    "latest",
+    "latest_html",
+}
 BUCKET_OBJECT_KEYS = {
     "key",
     "size",
@@ -70,6 +80,7 @@ def test_create_returns_a_draft_with_exact_keys_and_links(client, emulator):
     assert dep["links"]["html"] == f"{emulator.base_url}/deposit/{dep['id']}"
     assert dep["links"]["latest_draft"] == dep["links"]["self"]
     assert dep["links"]["bucket"].startswith(f"{emulator.base_url}/api/files/")
+    assert dep["links"]["badge"] == f"{emulator.base_url}/badge/doi/.svg"  # no DOI yet
     assert r.headers["Content-Type"] == "application/json"
 
 
@@ -103,10 +114,12 @@ def test_delete_draft_then_gone(client):
     dep = client.create()
     r = client.delete(f"{DEP}/{dep['id']}")
     assert r.status_code == 204 and r.content == b""
+    # ZENODO-API.md (was 410): a deleted draft answers 404, as if it never existed
     for method in ("GET", "PUT", "DELETE"):
         r = client.request(method, f"{DEP}/{dep['id']}", json={"metadata": {}})
-        assert r.status_code == 410
-        assert r.json() == {"status": 410, "message": "The record has been deleted."}
+        assert r.status_code == 404
+        assert r.json() == {"status": 404, "message": "The persistent identifier does not exist."}
+    assert client.get(dep["links"]["bucket"]).json() == {"status": 404, "message": "Not found."}
 
 
 def test_unknown_id_is_404_with_zenodo_message(client):
@@ -215,8 +228,13 @@ def test_wrong_content_type_on_json_endpoints_is_415(client):
     assert (
         client.get(f"{DEP}/{dep['id']}").json()["metadata"].get("title") != "Plain text is not JSON"
     )
+    # ZENODO-API.md (was accepted): the raw header is compared, a charset makes it a 415
     charset = {"Content-Type": "application/json; charset=utf-8"}
-    assert client.put(f"{DEP}/{dep['id']}", data=body, headers=charset).status_code == 200
+    assert client.put(f"{DEP}/{dep['id']}", data=body, headers=charset).status_code == 415
+    # and a JSON body without any Content-Type is parsed as JSON
+    r = client.put(f"{DEP}/{dep['id']}", data=body)
+    assert "Content-Type" not in r.request.headers
+    assert r.status_code == 200 and r.json()["title"] == "Plain text is not JSON"
 
 
 def test_malformed_content_length_is_400_not_a_dropped_connection(emulator):
@@ -272,10 +290,20 @@ def test_publish_changes_state_links_and_dois(client, emulator):
     dep = client.published()
     rid = dep["id"]
     assert dep["state"] == "done" and dep["submitted"] is True
-    assert set(dep["links"]) == DRAFT_LINKS | PUBLISHED_EXTRA_LINKS
-    assert dep["links"]["self"] == f"{emulator.base_url}/api/records/{rid}"
-    assert dep["links"]["html"] == f"{emulator.base_url}/records/{rid}"
-    assert dep["links"]["latest"] == f"{emulator.base_url}/api/records/{rid}"
+    assert set(dep["links"]) == DRAFT_LINKS - {"registerconceptdoi"} | PUBLISHED_EXTRA_LINKS
+    base, concept_doi = emulator.base_url, f"10.5281/zenodo.{dep['conceptrecid']}"
+    assert dep["links"]["self"] == f"{base}/api/records/{rid}"
+    assert dep["links"]["html"] == f"{base}/records/{rid}"
+    assert dep["links"]["files"] == f"{base}/api/records/{rid}/files"
+    assert dep["links"]["record"] == f"{base}/api/records/{rid}"
+    assert dep["links"]["record_html"] == f"{base}/record/{rid}"
+    assert dep["links"]["latest"] == f"{base}/api/records/{rid}/versions/latest"
+    assert dep["links"]["latest_html"] == f"{base}/records/{rid}/latest"
+    assert dep["links"]["badge"] == f"{base}/badge/doi/10.5281/zenodo.{rid}.svg"
+    assert dep["links"]["conceptbadge"] == f"{base}/badge/doi/{concept_doi}.svg"
+    assert dep["links"]["parent_doi"] == f"https://doi.org/{concept_doi}"
+    (f,) = dep["files"]
+    assert f["links"]["download"] == f"{base}/api/records/{rid}/draft/files/data.csv/content"
     assert dep["links"]["latest_draft"] == f"{emulator.base_url}{DEP}/{rid}"
     assert dep["doi"] == f"10.5281/zenodo.{rid}"
     assert dep["doi_url"] == f"https://doi.org/10.5281/zenodo.{rid}"
@@ -289,7 +317,7 @@ def test_draft_has_no_doi_keys(client):
     assert not {"doi", "doi_url", "conceptdoi"} & set(dep)
 
 
-def test_published_record_refuses_changes_with_404(client):
+def test_published_record_refuses_changes(client):
     dep = client.published()
     rid = dep["id"]
     not_found = {"status": 404, "message": "The persistent identifier does not exist."}
@@ -299,8 +327,15 @@ def test_published_record_refuses_changes_with_404(client):
     assert (r.status_code, r.json()) == (404, not_found)
     r = client.delete(f"{DEP}/{rid}")
     assert (r.status_code, r.json()) == (404, not_found)
+    # ZENODO-API.md (was 404): a bucket PUT and a file deletion on a published record are 403;
+    # a multipart upload there is 404 (test_rest_api_simpleflow.py)
     r = client.upload(dep, "new.txt", b"x")
-    assert r.status_code == 404
+    assert (r.status_code, r.json()["message"]) == (403, "Permission denied.")
+    r = client.post(f"{DEP}/{rid}/files", files={"file": ("new.txt", b"x")})
+    assert (r.status_code, r.json()) == (404, not_found)
+    (listed,) = client.get(f"{DEP}/{rid}/files").json()
+    r = client.delete(f"{DEP}/{rid}/files/{listed['id']}")
+    assert (r.status_code, r.json()["message"]) == (403, "Permission denied.")
     assert [f["filename"] for f in client.get(f"{DEP}/{rid}/files").json()] == ["data.csv"]
 
 
@@ -327,7 +362,7 @@ def test_edit_put_publish_and_discard(client):
 def test_discard_of_a_new_draft_deletes_it(client):
     dep = client.create()
     assert client.post(f"{DEP}/{dep['id']}/actions/discard").status_code == 204
-    assert client.get(f"{DEP}/{dep['id']}").status_code == 410
+    assert client.get(f"{DEP}/{dep['id']}").status_code == 404  # ZENODO-API.md (was 410)
 
 
 def test_newversion_returns_new_draft_with_copied_files_and_cleared_fields(client, emulator):
@@ -348,8 +383,12 @@ def test_newversion_returns_new_draft_with_copied_files_and_cleared_fields(clien
     assert {(f["filename"], f["checksum"]) for f in new["files"]} == {
         (f["filename"], f["checksum"]) for f in old["files"]
     }
+    # ZENODO-API.md: DOI cleared, version "", publication_date today
+    import datetime
+
     md = new["metadata"]
-    assert "publication_date" not in md and "version" not in md and "doi" not in md
+    assert md["publication_date"] == datetime.date.today().isoformat()
+    assert md["version"] == "" and "doi" not in md
     assert md["prereserve_doi"]["recid"] == new["id"]
     assert "doi" not in new
     # the copied files are really there, and independent of the old version's
@@ -364,7 +403,10 @@ def test_newversion_returns_new_draft_with_copied_files_and_cleared_fields(clien
     r = client.post(f"{DEP}/{new['id']}/actions/publish")
     assert r.status_code == 202 and r.json()["doi"] == f"10.5281/zenodo.{new['id']}"
     again = client.get(f"{DEP}/{old['id']}").json()
-    assert again["links"]["latest"] == f"{emulator.base_url}/api/records/{new['id']}"
+    latest = client.get(again["links"]["latest"], allow_redirects=False)
+    assert latest.status_code == 302
+    assert latest.headers["Location"] == f"{emulator.base_url}/api/records/{new['id']}"
+    assert client.get(again["links"]["latest"]).json()["id"] == new["id"]
 
 
 def test_newversion_when_a_draft_exists(client):
@@ -411,8 +453,9 @@ def test_list_paging_sort_query_and_status_ignored(client):
     assert page(q=f"recid:{ids[1]}") == [ids[1]]
     assert page(sort="oldest", status="published") == page(sort="oldest", status="draft") == ids
     r = client.get(DEP, params={"size": 101})
-    assert r.status_code == 400
-    assert r.json() == {"status": 400, "message": "Page size cannot be greater than 100."}
+    assert r.status_code == 400  # ZENODO-API.md: a validation error on field size
+    assert r.json()["message"] == "A validation error occurred."
+    assert [e["field"] for e in r.json()["errors"]] == ["size"]
 
 
 def test_list_query_by_conceptrecid_and_doi(client):
@@ -471,6 +514,6 @@ def test_discard_and_edit_edge_cases(client):
 def test_edited_record_files_are_locked(client):
     dep = client.published()
     client.post(f"{DEP}/{dep['id']}/actions/edit")
-    assert client.upload(dep, "late.txt", b"x").status_code == 404
+    assert client.upload(dep, "late.txt", b"x").status_code == 403  # ZENODO-API.md (was 404)
     (f,) = client.get(f"{DEP}/{dep['id']}/files").json()
-    assert client.delete(f"{DEP}/{dep['id']}/files/{f['id']}").status_code == 404
+    assert client.delete(f"{DEP}/{dep['id']}/files/{f['id']}").status_code == 403

@@ -53,7 +53,7 @@ def test_default_data_folder_is_a_removed_temp_dir():
         assert Client(url).post(DEP, json={}).status_code == 201
         line = proc.stderr.readline()
         data_dir = Path(line.rsplit("data in ", 1)[1].strip())
-        assert (data_dir / "state.json").exists()
+        assert (data_dir / "emulator.sqlite").exists()
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
@@ -81,7 +81,7 @@ def test_state_survives_a_restart(tmp_path):
         assert got["title"] == "Still a draft"
         assert [(f["filename"], f["checksum"]) for f in got["files"]] == [("b.bin", md5hex(b"bbb"))]
         assert client.get(f"{got['links']['bucket']}/b.bin").content == b"bbb"
-        assert client.get(f"{DEP}/{gone['id']}").status_code == 410
+        assert client.get(f"{DEP}/{gone['id']}").status_code == 404  # ZENODO-API.md (was 410)
         new = client.create()
         assert new["id"] > max(published["id"], draft["id"], gone["id"])
     finally:
@@ -136,7 +136,8 @@ def test_request_log_never_shows_the_token(tmp_path):
     err = proc.proc.stderr.read()
     assert "POST /api/deposit/depositions 201" in err
     assert secret not in err
-    assert secret not in (tmp_path / "d" / "state.json").read_text()
+    for stored in (tmp_path / "d").glob("emulator.sqlite*"):  # the database and its WAL
+        assert secret.encode() not in stored.read_bytes()
 
 
 def test_large_streamed_upload_keeps_memory_low(tmp_path):

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import socket
+import sqlite3
 import threading
 from email.message import Message
 from urllib.parse import urlsplit
@@ -113,7 +114,8 @@ def test_concurrent_clients(emulator):
         t.join(60)
     assert not errors
     assert len(set(made)) == 24
-    saved = json.loads((emulator.data_dir / "state.json").read_text())
-    assert sorted(d["id"] for d in saved["depositions"]) == sorted(made)
-    assert all(len(d["files"]) == 1 for d in saved["depositions"])
+    with sqlite3.connect(emulator.data_dir / "emulator.sqlite") as db:  # what a restart reads
+        saved = [json.loads(doc) for (doc,) in db.execute("SELECT doc FROM deps")]
+    assert sorted(d["id"] for d in saved) == sorted(made)
+    assert all(len(d["files"]) == 1 for d in saved)
     assert emulator.state()["requests"]["by_status"] == {"201": 48}

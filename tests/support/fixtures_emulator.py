@@ -14,7 +14,9 @@ Fixtures
     A token the emulators accept (``"emulator-test-token"``).
 ``emulator_factory``
     ``emulator_factory(tokens=("a",), rate_limit="5/min", faults=..., seed=..., max_files=...,
-    max_file_size=..., data_dir=...)`` → a started handle; every handle is stopped at teardown.
+    max_file_size=..., latency=0.3, index_delay=1.0, curators=("slug",),
+    communities=("slug",), data_dir=...)`` → a started handle; every handle is stopped at
+    teardown.
 ``emulator_process``
     The real ``maggot-zenodo emulator`` subprocess (``python -m maggot_zenodo emulator --port 0
     --data <tmp> --quiet``), its first stdout line read for the URL. An :class:`EmulatorProcess`
@@ -25,7 +27,8 @@ Fixtures
 State shape (``state()``): ``{"depositions": [{id, conceptrecid, state, submitted, owner,
 title, doi, bucket, metadata, files: [{filename, filesize, checksum}]}], "deleted": [ids],
 "requests": {"total", "by_status": {"201": n}, "by_method": {"PUT": n}, "writes"},
-"faults": {"injected": {kind: n}, "total": n, "spec": {...}}}``; ``requests`` counts /api/
+"faults": {"injected": {kind: n}, "total": n, "spec": {...}}, "communities": {"communities":
+{slug: "all" | [user ids]}, "requests": [...]}}``; ``requests`` counts /api/
 requests only, ``writes`` the non-GET ones.
 """
 

@@ -141,3 +141,76 @@ class CorruptingRelay:
         for s in self._sockets:
             with contextlib.suppress(OSError):
                 s.close()
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1 that answers each connection with a script.
+
+    ``script(conn, head, body)`` receives the socket, the request head (up to the blank line)
+    and the body as read (per its Content-Length); it writes whatever answer the test needs.
+    Every request head is kept in ``heads``. Connections are served one at a time, at most
+    ``max_connections`` of them, so that no loop in a test is unbounded.
+    """
+
+    def __init__(self, script: Any, max_connections: int = 20) -> None:
+        self.script = script
+        self.heads: list[bytes] = []
+        self._left = max_connections
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(30)
+        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while self._left > 0:
+            self._left -= 1
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(30)
+                try:
+                    head, body = read_request(conn)
+                    self.heads.append(head)
+                    self.script(conn, head, body)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._left = 0
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        self._thread.join(timeout=5)
+
+
+def read_request(conn: socket.socket) -> tuple[bytes, bytes]:
+    """The head and the body (per Content-Length) of one HTTP request."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(min(1 << 20, length - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
+def header_of(head: bytes, name: str) -> str | None:
+    """The value of header ``name`` in a request head, exactly as sent."""
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name.lower().encode():
+            return value.strip().decode("latin-1")
+    return None

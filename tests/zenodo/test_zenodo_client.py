@@ -11,6 +11,7 @@ import requests
 from zenodo_client_support import TOKEN, base_of, bucket_of, emu_state, make_client, md5_of
 
 from maggot_zenodo import __version__
+from maggot_zenodo.backoff import full_jitter as backoff_delay
 from maggot_zenodo.config import ZenodoConfig
 from maggot_zenodo.zenodo.client import (
     BadRequest,
@@ -20,7 +21,6 @@ from maggot_zenodo.zenodo.client import (
     UnsupportedMediaType,
     ZenodoClient,
     ZenodoHTTPError,
-    backoff_delay,
 )
 from maggot_zenodo.zenodo.upload import HashingBody
 
@@ -113,12 +113,15 @@ def test_full_lifecycle(client: ZenodoClient, base: str, tmp_path: Path) -> None
 
 
 def test_delete_then_get_is_typed(client: ZenodoClient) -> None:
+    """A deleted draft answers 404, not 410 (Zenodo's test_rest_api_simpleflow.py)."""
     dep = client.create({})
     client.delete(dep.id)
-    with pytest.raises(Gone) as info:
+    with pytest.raises(NotFound) as info:
         client.get(dep.id)
-    assert info.value.status == 410
-    assert "deleted" in str(info.value)
+    assert info.value.status == 404
+    assert "does not exist" in str(info.value)
+    with pytest.raises(NotFound):
+        client.delete(dep.id)  # not after an ambiguous try: the 404 is reported
 
 
 def test_list_follows_pages(client: ZenodoClient) -> None:
@@ -169,14 +172,19 @@ def test_404_unknown_id(client: ZenodoClient) -> None:
         client.publish(987654321)
 
 
-def test_410_deleted_record(client: ZenodoClient, tmp_path: Path) -> None:
-    dep = client.create({})
-    client.delete(dep.id)
+def test_410_record_removed_by_staff(client: ZenodoClient, base: str, tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("x\n")
+    dep = client.create(METADATA)
+    client.upload(bucket_of(client, dep.id), data, "d.csv")
+    client.publish(dep.id)
+    requests.post(f"{base}/_emulator/records/{dep.id}/remove", timeout=10).raise_for_status()
     with pytest.raises(Gone) as info:
-        client.update(dep.id, METADATA)
+        client.get(dep.id)
     assert info.value.status == 410
+    assert "deleted" in str(info.value)
     with pytest.raises(Gone):
-        client.delete(dep.id)  # not after an ambiguous try: the 410 is reported
+        client.update(dep.id, METADATA)
 
 
 def test_415_wrong_content_type(client: ZenodoClient) -> None:

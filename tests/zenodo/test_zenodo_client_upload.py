@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,36 @@ def test_key_with_spaces_and_accents(emulator: Any, tmp_path: Path) -> None:
         dep_id, bucket = new_bucket(client)
         client.upload(bucket, path, "relevés 2021.csv")
         assert [f.filename for f in client.list_files(dep_id)] == ["relevés 2021.csv"]
+
+
+def test_md5_is_hashed_off_the_sending_thread_and_the_thread_ends(
+    emulator: Any, tmp_path: Path
+) -> None:
+    path = data_file(tmp_path, size=5 * 1024 * 1024 + 7)  # several blocks and a short one
+    with make_client(emulator.base_url) as client:
+        _, bucket = new_bucket(client)
+        hashing: list[str] = []
+
+        def watch(_sent: int) -> None:
+            hashing.extend(t.name for t in threading.enumerate() if t.name == "zenodo-md5")
+
+        result = client.upload(bucket, path, "data.bin", progress=watch)
+    assert result.md5 == md5_of(path) and result.size == path.stat().st_size
+    assert hashing, "no hashing thread ran while the file was sent"
+    assert not [t for t in threading.enumerate() if t.name == "zenodo-md5"]
+    assert held_files(emulator) == {"data.bin": (result.size, result.md5)}
+
+
+def test_expected_md5_refuses_a_file_that_changed_since_it_was_hashed(
+    emulator: Any, tmp_path: Path
+) -> None:
+    path = data_file(tmp_path)
+    stale = md5_of(path)
+    path.write_bytes(path.read_bytes()[::-1])
+    with make_client(emulator.base_url, upload_attempts=2) as client:
+        _, bucket = new_bucket(client)
+        with pytest.raises(FileChanged) as info:
+            client.upload(bucket, path, "data.bin", expected_md5=stale)
+        assert "changed since it was hashed" in str(info.value)
+        result = client.upload(bucket, path, "data.bin", expected_md5=md5_of(path))
+    assert result.md5 == md5_of(path)

@@ -6,29 +6,33 @@ maps method + path to store operations and JSON views.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from maggot_zenodo.emulator import listing, validation, views
+from maggot_zenodo.emulator.errors import DENIED, INVALID, NO_FILE, NOT_FOUND, ApiError
 from maggot_zenodo.emulator.httpio import (
     BodyReader,
     BodyTooLarge,
     iter_multipart,
     multipart_boundary,
+    secure_filename,
     stream_to_file,
 )
-from maggot_zenodo.emulator.store import DENIED, INVALID, ApiError, Store
+from maggot_zenodo.emulator.store import Store
 
 JSON_LIMIT = 10_000_000
 MULTIPART_LIMIT = 100 * 1024 * 1024
 BAD_JSON = "Unable to decode JSON data in request body."
 UNSUPPORTED_JSON = "Invalid 'Content-Type' header. Expected one of: application/json."
+UNSUPPORTED_BYTES = "Invalid 'Content-Type' header. Expected one of: application/octet-stream."
 NO_URL = (
     "The requested URL was not found on the server. If you entered the URL manually please "
     "check your spelling and try again."
@@ -69,8 +73,9 @@ Handler = Callable[..., Response]
 class Api:
     """Routes of ``/api/``; every handler but the public record ones needs an owner."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, index_delay: float = 0.0) -> None:
         self.store = store
+        self.index_delay = index_delay
         dep = r"/api/deposit/depositions"
         self.routes: list[tuple[re.Pattern[str], dict[str, Handler], bool]] = [
             (re.compile(rf"{dep}/?"), {"GET": self.list, "POST": self.create}, True),
@@ -97,9 +102,17 @@ class Api:
                 True,
             ),
             (re.compile(r"/api/records/(\d+)"), {"GET": self.get_record}, False),
+            (re.compile(r"/api/records/(\d+)/versions/latest"), {"GET": self.latest}, False),
+            (re.compile(r"/api/records/(\d+)/versions/?"), {"POST": self.versions}, True),
+            (re.compile(r"/api/records/(\d+)/files/?"), {"GET": self.record_files}, False),
             (
-                re.compile(r"/api/records/(\d+)/(?:draft/)?files/([^/]+)/content"),
-                {"GET": self.record_file},
+                re.compile(r"/api/records/(\d+)/files/([^/]+)/content"),
+                {"GET": self.record_content},
+                False,
+            ),
+            (
+                re.compile(r"/api/records/(\d+)/draft/files/([^/]+)/content"),
+                {"GET": self.draft_content},
                 True,
             ),
         ]
@@ -121,32 +134,33 @@ class Api:
     @staticmethod
     def _id(text: str) -> int:
         if not text.isdigit():
-            raise ApiError(404, "The persistent identifier does not exist.")
+            raise ApiError(404, NOT_FOUND)
         return int(text)
 
     @staticmethod
     def _json(req: Request) -> Any:
+        """A JSON body. Zenodo compares the raw Content-Type header: none (then JSON is
+        assumed) or exactly ``application/json``; ``application/json; charset=utf-8`` is
+        refused. An empty body is not JSON."""
+        ctype = req.headers.get("Content-Type")
+        if ctype is not None and ctype.strip() != "application/json":
+            raise ApiError(415, UNSUPPORTED_JSON)
         try:
             raw = req.body.read_all(JSON_LIMIT)
         except BodyTooLarge:
             raise ApiError(413, "Request entity too large.") from None
-        if not raw.strip():
-            return {}
-        media = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if media != "application/json":
-            raise ApiError(415, UNSUPPORTED_JSON)
         try:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ApiError(400, BAD_JSON) from None
 
     def _view(self, req: Request, dep: dict[str, Any], *, with_bucket: bool = True) -> Any:
-        latest = self.store.latest_published(dep["conceptrecid"])
+        concept = dep["conceptrecid"]
         return views.deposition(
             req.base,
             dep,
-            latest=latest,
-            concept_published=latest is not None,
+            concept_published=self.store.latest_published(concept) is not None,
+            accepted=self.store.accepted_communities(concept),
             with_bucket=with_bucket,
         )
 
@@ -158,7 +172,13 @@ class Api:
 
     # ----- depositions -------------------------------------------------------------------
     def list(self, req: Request) -> Response:
-        found = listing.select(self.store.owned(req.user), req.params)
+        query = listing.query(req.user, req.params)
+        if self.index_delay > 0:  # Zenodo lists from a search index that lags behind
+            cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
+                seconds=self.index_delay
+            )
+            query = replace(query, created_by=cutoff.isoformat())
+        found = self.store.search(query)
         return Response(200, [self._view(req, d, with_bucket=False) for d in found])
 
     def create(self, req: Request) -> Response:
@@ -201,7 +221,7 @@ class Api:
         for f in dep["files"]:
             if f["id"] == file_id:
                 return Response(200, views.deposition_file(req.base, dep, f))
-        raise ApiError(404, "The requested file does not exist.")
+        raise ApiError(404, NO_FILE)
 
     def delete_file(self, req: Request, dep_id: str, file_id: str) -> Response:
         self.store.delete_file(self._id(dep_id), req.user, file_id)
@@ -215,7 +235,7 @@ class Api:
         boundary = multipart_boundary(req.headers.get("Content-Type", ""))
         if boundary is None:
             raise ApiError(415, "Expected a multipart/form-data body.")
-        self.store.check_upload(dep, "", None)  # state and file count
+        self.store.check_upload(dep, "", None, locked=404)  # state and file count
         name, temp, received = None, None, None
         try:
             for params, chunks in iter_multipart(req.body, boundary):
@@ -225,7 +245,8 @@ class Api:
                     temp = self.store.new_temp()
                     received = stream_to_file(chunks, temp, MULTIPART_LIMIT)
                     name = name or params.get("filename")
-            if temp is None or received is None or not name or "/" in name:
+            name = secure_filename(name or "")
+            if temp is None or received is None or not name:
                 raise ApiError(400, INVALID, [validation.error("file", "Missing file.")])
             if any(f["key"] == name for f in dep["files"]):
                 raise ApiError(400, "Filename already exists.")
@@ -252,7 +273,7 @@ class Api:
         dep_id = self.store.upload_target(bucket, req.user, key, req.body.length)
         ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype not in ("", "application/octet-stream"):
-            raise ApiError(415, "Unsupported media type.")
+            raise ApiError(415, UNSUPPORTED_BYTES)
         temp = self.store.new_temp()
         try:
             size, md5 = stream_to_file(iter(req.body), temp, self.store.max_file_size)
@@ -276,11 +297,30 @@ class Api:
                 return Response(
                     200, content_type="application/octet-stream", file=self.store.blob(f)
                 )
-        raise ApiError(404, "The requested file does not exist.")
+        raise ApiError(404, NO_FILE)
 
     # ----- records -----------------------------------------------------------------------
     def get_record(self, req: Request, recid: str) -> Response:
-        return Response(200, self._view(req, self.store.get_record(int(recid))))
+        dep = self.store.get_record(int(recid))
+        accepted = self.store.accepted_communities(dep["conceptrecid"])
+        return Response(200, views.record(req.base, dep, accepted=accepted))
 
-    def record_file(self, req: Request, recid: str, key: str) -> Response:
+    def latest(self, req: Request, recid: str) -> Response:
+        """The concept's latest published version, as a redirect (as Zenodo answers)."""
+        dep = self.store.get_record(int(recid))
+        newest = self.store.latest_published(dep["conceptrecid"]) or dep["id"]
+        return Response(302, headers={"Location": f"{req.base}/api/records/{newest}"})
+
+    def versions(self, req: Request, recid: str) -> Response:
+        """The native route for a new version: the same draft as ``actions/newversion``."""
+        return Response(201, self._view(req, self.store.new_version(int(recid), req.user)))
+
+    def record_files(self, req: Request, recid: str) -> Response:
+        return Response(200, views.record_files(req.base, self.store.get_record(int(recid))))
+
+    def record_content(self, req: Request, recid: str, key: str) -> Response:
+        """A published file: public, as on Zenodo for open records."""
+        return self._content(self.store.get_record(int(recid)), key)
+
+    def draft_content(self, req: Request, recid: str, key: str) -> Response:
         return self._content(self.store.get(int(recid), req.user), key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -195,3 +196,17 @@ def iter_multipart(
         yield params, part_data
         for _ in part_data:  # whatever the consumer left of this part
             pass
+
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def secure_filename(name: str) -> str:
+    """The name a multipart upload is stored under, made safe the way Zenodo's web framework
+    does it: accents folded to ASCII, the path separator and whitespace runs become ``_``, any
+    other character outside ``A-Za-z0-9_.-`` is dropped, leading and trailing ``.``/``_``
+    stripped (``my file (1).txt`` → ``my_file_1.txt``). May return "" (then refused)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = ascii_name.replace("/", " ")
+    joined = "_".join(ascii_name.split())
+    return _UNSAFE_NAME_CHARS.sub("", joined).strip("._")

@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
             max_files=args.max_files,
             max_file_size=args.max_file_size,
             quota=max(args.max_file_size, 50_000_000_000),
+            latency=getattr(args, "latency", 0.0),
+            index_delay=getattr(args, "index_delay", 0.0),
+            curators=tuple(getattr(args, "curator", None) or ()),
+            communities=tuple(getattr(args, "community", None) or ()),
             quiet=args.quiet,
         )
     except (ValueError, FaultSpecError, OSError) as exc:

@@ -53,6 +53,7 @@ class EmulatorHandle:
         self.server.close_connections()
         self.server.server_close()
         self._thread.join(timeout=10)
+        self.server.store.close()
 
     def __enter__(self) -> EmulatorHandle:
         return self
@@ -73,9 +74,20 @@ def start_emulator(
     max_files: int = 100,
     max_file_size: int = 50_000_000_000,
     quota: int = 50_000_000_000,
+    latency: float = 0.0,
+    index_delay: float = 0.0,
+    curators: tuple[str, ...] | list[str] = (),
+    communities: tuple[str, ...] | list[str] = (),
     quiet: bool = True,
 ) -> EmulatorHandle:
-    """Run the real HTTP server on ``host:port`` (0 = a free port) in a daemon thread."""
+    """Run the real HTTP server on ``host:port`` (0 = a free port) in a daemon thread.
+
+    ``latency``: seconds added to every ``/api/`` request; ``index_delay``: seconds during
+    which a new deposition is missing from listings (Zenodo's search index lags);
+    ``curators``: community slugs that every user curates (inclusions accepted at once);
+    ``communities``: slugs that exist with no curator among the API's users (requests wait)."""
+    if latency < 0 or index_delay < 0:
+        raise ValueError("latency and index delay must be >= 0 seconds")
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     store = Store(data, max_files=max_files, max_file_size=max_file_size, quota=quota)
@@ -85,6 +97,12 @@ def start_emulator(
         tokens=frozenset(tokens),
         rate_limit=parse_rate(rate_limit),
         faults=parse_spec(faults, seed),
+        latency=latency,
+        index_delay=index_delay,
         quiet=quiet,
     )
+    for slug in communities:
+        store.set_community(slug, [])
+    for slug in curators:
+        store.set_community(slug, "all")
     return EmulatorHandle(server, data)

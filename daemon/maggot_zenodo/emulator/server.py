@@ -20,30 +20,28 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, urlsplit
 
-from maggot_zenodo.emulator import views
+from maggot_zenodo.emulator import control, views
 from maggot_zenodo.emulator.api import Api, Request, Response
+from maggot_zenodo.emulator.counters import Counters
+from maggot_zenodo.emulator.errors import ApiError
 from maggot_zenodo.emulator.faults import (
     FaultInjector,
     FaultSpec,
-    FaultSpecError,
     Target,
-    parse_spec,
 )
 from maggot_zenodo.emulator.httpio import (
     CHUNK,
     BodyReader,
-    BodyTooLarge,
     DropConnection,
     IncompleteBody,
 )
 from maggot_zenodo.emulator.ratelimit import RateLimiter
-from maggot_zenodo.emulator.store import ApiError, Store
+from maggot_zenodo.emulator.store import Store
 
 DRAIN_LIMIT = 64 * 1024 * 1024
 _BUCKET_OBJECT = re.compile(r"/api/files/[^/]+/[^/]+")
@@ -74,40 +72,6 @@ def owner_id(token: str) -> int:
     return int.from_bytes(hashlib.sha256(token.encode()).digest()[:4], "big") % 9_000_000 + 1000
 
 
-class Counters:
-    """Request counts for ``/_emulator/state``: /api/ requests only."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        with getattr(self, "_lock", threading.Lock()):
-            self.total, self.writes = 0, 0
-            self.by_status: Counter[str] = Counter()
-            self.by_method: Counter[str] = Counter()
-
-    def request(self, method: str) -> None:
-        with self._lock:
-            self.total += 1
-            self.by_method[method] += 1
-            if method not in ("GET", "HEAD"):
-                self.writes += 1
-
-    def status(self, code: int) -> None:
-        with self._lock:
-            self.by_status[str(code)] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "total": self.total,
-                "by_status": dict(self.by_status),
-                "by_method": dict(self.by_method),
-                "writes": self.writes,
-            }
-
-
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -121,11 +85,14 @@ class EmulatorServer(ThreadingHTTPServer):
         tokens: frozenset[str] = frozenset(),
         rate_limit: int = 1000,
         faults: FaultSpec | None = None,
+        latency: float = 0.0,
+        index_delay: float = 0.0,
         quiet: bool = True,
     ) -> None:
         super().__init__(address, Handler)
+        self.latency = latency
         self.store = store
-        self.api = Api(store)
+        self.api = Api(store, index_delay=index_delay)
         self.tokens = tokens
         self.limiter = RateLimiter(rate_limit)
         self.faults = FaultInjector(faults or FaultSpec())
@@ -137,9 +104,18 @@ class EmulatorServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        if ":" in str(host):
-            host = f"[{host}]"
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if ":" in name:
+            name = f"[{name}]"
+        return f"http://{name}:{port}"
+
+    def curators_of(self, given: Any) -> list[int] | str:
+        """A community's curators as stored: ``"all"`` or owner ids (tokens never kept)."""
+        if given == "all":
+            return "all"
+        if not isinstance(given, list) or not all(isinstance(t, str) and t for t in given):
+            raise ValueError('curators must be "all" or a list of tokens')
+        return [owner_id(t) for t in given]
 
     def owner_of(self, token: str | None) -> int | None:
         if not token or (self.tokens and token not in self.tokens):
@@ -158,6 +134,7 @@ class EmulatorServer(ThreadingHTTPServer):
                 "total": sum(injected.values()),
                 "spec": asdict(self.faults.spec),
             },
+            "communities": self.store.communities(),
         }
 
     def reset(self) -> None:
@@ -230,7 +207,7 @@ class Handler(BaseHTTPRequestHandler):
         self._log_path = split.path
         self._is_api, self._rate_headers = False, {}  # per request on a keep-alive connection
         try:
-            body = BodyReader(self.rfile, self.headers)
+            body = BodyReader(cast(BinaryIO, self.rfile), self.headers)  # a buffered socket file
         except ValueError:  # a Content-Length that is not a number: the body cannot be found
             self.close_connection = True
             bad = {"status": 400, "message": "Invalid Content-Length header."}
@@ -238,10 +215,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             if split.path.startswith("/_emulator/"):
-                self._send(self._control(split.path, body), body)
+                self._send(control.control(self.server, self.command, split.path, body), body)
             elif split.path == "/api" or split.path.startswith("/api/"):
                 self._is_api = True
                 self._serve_api(split.path, params, body)
+            elif control.PAGE.fullmatch(split.path) and self.command in ("GET", "HEAD"):
+                self._send(control.page(self.server, split.path), body)
             else:
                 self._send(Response(404, {"status": 404, "message": "Not found."}), body)
         except DropConnection:
@@ -289,6 +268,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if kind == "slow":
             time.sleep(fault.delay if fault else 0)
+        if srv.latency > 0:
+            time.sleep(srv.latency)
         req = Request(
             self.command, path, params, self.headers, body, srv.owner_of(self._token), srv.base_url
         )
@@ -298,6 +279,8 @@ class Handler(BaseHTTPRequestHandler):
             payload: dict[str, Any] = {"status": exc.status, "message": exc.message}
             if exc.errors is not None:
                 payload["errors"] = exc.errors
+            if exc.status >= 500:
+                payload["error_id"] = uuid.uuid4().hex
             resp = Response(exc.status, payload)
         except (DropConnection, IncompleteBody, ConnectionError, TimeoutError):
             raise
@@ -325,27 +308,6 @@ class Handler(BaseHTTPRequestHandler):
             return Target(upload=upload, version_draft=draft, file_delete=deleting)
         return Target(upload=upload)
 
-    def _control(self, path: str, body: BodyReader) -> Response:
-        srv, method = self.server, self.command
-        if path == "/_emulator/state" and method == "GET":
-            return Response(200, srv.state())
-        if path == "/_emulator/reset" and method == "POST":
-            srv.reset()
-            return Response(204)
-        if path == "/_emulator/faults" and method == "GET":
-            return Response(200, asdict(srv.faults.spec))
-        if path == "/_emulator/faults" and method in ("PUT", "POST"):
-            try:
-                raw = json.loads(body.read_all(1_000_000) or b"null")
-                spec = parse_spec(raw if raw else {"rate": 0})
-            except BodyTooLarge:
-                return Response(413, {"status": 413, "message": "Request entity too large."})
-            except (ValueError, TypeError, FaultSpecError) as exc:
-                return Response(400, {"status": 400, "message": str(exc)})
-            srv.faults.configure(spec)
-            return Response(200, asdict(spec))
-        return Response(404, {"status": 404, "message": "Unknown emulator control endpoint."})
-
     # ----- answers -----------------------------------------------------------------------
     def _send(self, resp: Response, body: BodyReader) -> None:
         if not body.done and not body.drain(DRAIN_LIMIT):
@@ -368,9 +330,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n")
+        # one write for headers and a small body: the handler's own header buffer (untyped)
+        self._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
         if self.command != "HEAD":
-            self._headers_buffer.append(data)
+            self._headers_buffer.append(data)  # type: ignore[attr-defined]
         if self._is_api:  # counted before the client can see the answer
             self.server.counters.status(resp.status)
         self.flush_headers()
@@ -398,7 +361,7 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.rfile.close()
         self.connection.close()
-        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()  # type: ignore[assignment]
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
 
 
 def _fault_response(code: int) -> Response:

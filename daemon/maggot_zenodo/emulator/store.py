@@ -1,50 +1,42 @@
-"""Depositions, buckets and files of the emulator, persisted under its data folder.
+"""Depositions, buckets, files and communities of the emulator, with Zenodo's rules.
 
-State lives in ``state.json`` (rewritten atomically under a lock after every change); file
-contents live in ``files/<version_id>``. Uploads are written to ``tmp/`` first and renamed into
-place only once complete, so an interrupted upload leaves the previous version of a key intact.
-Every operation checks ownership and state the way Zenodo does and raises :class:`ApiError`.
+State lives in SQLite (``db.py``: one row per deposition, so a change costs the same at 10 000
+depositions as at 100); file contents live in ``files/<version_id>``. Uploads are written to
+``tmp/`` first and renamed into place only once complete, so an interrupted upload leaves the
+previous version of a key intact. Every operation checks ownership and state the way Zenodo
+does and raises :class:`ApiError`. One re-entrant lock serialises all access.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime
-import json
 import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from maggot_zenodo.emulator import validation
+from maggot_zenodo.emulator import legacy, validation
+from maggot_zenodo.emulator.db import Database, Query
+from maggot_zenodo.emulator.errors import (
+    DELETED,
+    DENIED,
+    INVALID,
+    NO_BUCKET,
+    NO_FILE,
+    NOT_FOUND,
+    ApiError,
+)
+from maggot_zenodo.emulator.legacy import doi_of, now_iso
 
-NOT_FOUND = "The persistent identifier does not exist."
-DELETED = "The record has been deleted."
-DENIED = "Permission denied."
-INVALID = "A validation error occurred."
 FIRST_ID = 100_000
-
-
-class ApiError(Exception):
-    """An answer other than success: status, message and optional validation errors."""
-
-    def __init__(self, status: int, message: str, errors: list[dict] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.errors = status, message, errors
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
-
-
-def doi_of(recid: int) -> str:
-    return f"10.5281/zenodo.{recid}"
+Dep = dict[str, Any]
 
 
 class Store:
-    """All depositions of all users; thread-safe (one re-entrant lock)."""
+    """All depositions of all users; thread-safe."""
 
     def __init__(
         self,
@@ -63,152 +55,133 @@ class Store:
             d.mkdir(parents=True, exist_ok=True)
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
-        self._deps: dict[int, dict[str, Any]] = {}
-        self._next_id = FIRST_ID
-        self._load()
+        self.db = Database(self.root)
+        self.db.import_state_json(self.root / "state.json")
+        self._next_id = self.db.next_id(FIRST_ID)
 
-    # ----- persistence -------------------------------------------------------------------
-    @property
-    def state_file(self) -> Path:
-        return self.root / "state.json"
-
-    def _load(self) -> None:
-        if self.state_file.exists():
-            raw = json.loads(self.state_file.read_text(encoding="utf-8"))
-            self._next_id = raw["next_id"]
-            self._deps = {d["id"]: d for d in raw["depositions"]}
-
-    def _save(self) -> None:
-        tmp = self.state_file.with_name("state.json.tmp")
-        data = {"next_id": self._next_id, "depositions": list(self._deps.values())}
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
 
     def clear(self) -> None:
-        """Forget everything (``POST /_emulator/reset``)."""
+        """Forget every deposition and file (``POST /_emulator/reset``)."""
         with self.lock:
-            self._deps.clear()
+            self.db.clear()
             self._next_id = FIRST_ID
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
-            self._save()
 
     def _alloc(self) -> int:
         self._next_id += 1
+        self.db.set_next_id(self._next_id)
         return self._next_id - 1
 
     # ----- lookups -----------------------------------------------------------------------
-    def _get(self, dep_id: int, owner: int) -> dict[str, Any]:
-        dep = self._deps.get(dep_id)
-        if dep is None:
-            raise ApiError(404, NOT_FOUND)
+    def _get(self, dep_id: int, owner: int) -> Dep:
+        dep = self.db.get(dep_id)
+        if dep is None or (dep["deleted"] and not dep.get("removed")):
+            raise ApiError(404, NOT_FOUND)  # a deleted draft is gone, as if never made
         if dep["deleted"]:
             raise ApiError(410, DELETED)
         if dep["owner"] != owner:
             raise ApiError(403, DENIED)
         return dep
 
-    def get(self, dep_id: int, owner: int) -> dict[str, Any]:
+    def get(self, dep_id: int, owner: int) -> Dep:
         with self.lock:
-            return copy.deepcopy(self._get(dep_id, owner))
+            return self._get(dep_id, owner)
 
-    def get_record(self, recid: int) -> dict[str, Any]:
+    def peek(self, dep_id: int) -> Dep | None:
+        """Any live deposition, whoever owns it (for the read-only HTML pages)."""
+        with self.lock:
+            dep = self.db.get(dep_id)
+            return None if dep is None or dep["deleted"] else dep
+
+    def get_record(self, recid: int) -> Dep:
         """A published record, for anyone (``GET /api/records/<id>``)."""
         with self.lock:
-            dep = self._deps.get(recid)
+            dep = self.db.get(recid)
             if dep is None or not dep["submitted"]:
                 raise ApiError(404, NOT_FOUND)
             if dep["deleted"]:
                 raise ApiError(410, DELETED)
-            return copy.deepcopy(dep)
+            return dep
 
-    def by_bucket(self, bucket: str, owner: int) -> dict[str, Any]:
+    def by_bucket(self, bucket: str, owner: int) -> Dep:
         with self.lock:
-            return copy.deepcopy(self._bucket(bucket, owner))
+            return self._bucket(bucket, owner)
 
-    def _bucket(self, bucket: str, owner: int) -> dict[str, Any]:
-        for dep in self._deps.values():
-            if dep["bucket"] == bucket and not dep["deleted"]:
-                if dep["owner"] != owner:
-                    raise ApiError(403, DENIED)
-                return dep
-        raise ApiError(404, "The requested URL was not found on the server.")
+    def _bucket(self, bucket: str, owner: int) -> Dep:
+        dep = self.db.by_bucket(bucket)
+        if dep is None or dep["deleted"]:
+            raise ApiError(404, NO_BUCKET)
+        if dep["owner"] != owner:
+            raise ApiError(403, DENIED)
+        return dep
 
-    def owned(self, owner: int) -> list[dict[str, Any]]:
+    def search(self, query: Query) -> list[Dep]:
         with self.lock:
-            return [
-                copy.deepcopy(d)
-                for d in self._deps.values()
-                if d["owner"] == owner and not d["deleted"]
-            ]
+            return self.db.search(query)
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[Dep]:
         with self.lock:
-            return copy.deepcopy(list(self._deps.values()))
+            return self.db.all()
+
+    def latest_published(self, conceptrecid: int) -> int | None:
+        with self.lock:
+            return self.db.latest_published(conceptrecid)
+
+    def accepted_communities(self, conceptrecid: int) -> list[str]:
+        with self.lock:
+            return self.db.accepted(conceptrecid)
 
     def is_version_draft(self, *, dep_id: int | None = None, bucket: str | None = None) -> bool:
         """Whether the id or bucket names an unpublished new-version draft (for faults)."""
         with self.lock:
-            if dep_id is not None:
-                dep = self._deps.get(dep_id)
-            else:
-                dep = next((d for d in self._deps.values() if d["bucket"] == bucket), None)
+            dep = self.db.get(dep_id) if dep_id is not None else self.db.by_bucket(bucket or "")
             return bool(
                 dep and not dep["deleted"] and dep["state"] == "unsubmitted" and dep["parent"]
             )
 
-    def latest_published(self, conceptrecid: int) -> int | None:
-        with self.lock:
-            ids = [
-                d["id"]
-                for d in self._deps.values()
-                if d["conceptrecid"] == conceptrecid and d["submitted"] and not d["deleted"]
-            ]
-            return max(ids) if ids else None
-
-    def concept_published(self, conceptrecid: int) -> bool:
-        return self.latest_published(conceptrecid) is not None
-
     def blob(self, file: dict[str, Any]) -> Path:
-        return self.files_dir / file["version_id"]
+        return self.files_dir / str(file["version_id"])
 
     # ----- depositions -------------------------------------------------------------------
-    def create(self, owner: int, metadata: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            concept = self._alloc()
-            dep_id = self._alloc()
-            stamp = now_iso()
-            dep = {
+    def create(self, owner: int, metadata: dict[str, Any]) -> Dep:
+        with self.lock, self.db.transaction():
+            concept, dep_id, stamp = self._alloc(), self._alloc(), now_iso()
+            dep: Dep = {
                 "id": dep_id,
                 "conceptrecid": concept,
                 "owner": owner,
                 "created": stamp,
                 "modified": stamp,
-                "metadata": metadata,
+                "metadata": legacy.stored(metadata),
                 "state": "unsubmitted",
                 "submitted": False,
                 "deleted": False,
+                "removed": False,
                 "bucket": str(uuid.uuid4()),
                 "files": [],
                 "doi": None,
                 "published_metadata": None,
                 "parent": None,
             }
-            self._deps[dep_id] = dep
-            self._save()
-            return copy.deepcopy(dep)
+            self.db.put(dep)
+            return dep
 
-    def update(self, dep_id: int, owner: int, metadata: dict[str, Any]) -> dict[str, Any]:
+    def update(self, dep_id: int, owner: int, metadata: dict[str, Any]) -> Dep:
         with self.lock:
             dep = self._get(dep_id, owner)
             if dep["state"] == "done":
                 raise ApiError(404, NOT_FOUND)
-            if dep["doi"]:
-                metadata = {**metadata, "doi": dep["doi"]}
-            dep["metadata"] = metadata
-            dep["modified"] = now_iso()
-            self._save()
-            return copy.deepcopy(dep)
+            dep["metadata"] = legacy.stored(metadata)  # a PUT replaces, it does not merge
+            return self._touch(dep)
+
+    def _touch(self, dep: Dep) -> Dep:
+        dep["modified"] = now_iso()
+        self.db.put(dep)
+        return dep
 
     def delete(self, dep_id: int, owner: int) -> None:
         with self.lock:
@@ -216,16 +189,23 @@ class Store:
             if dep["state"] != "unsubmitted":
                 raise ApiError(404, NOT_FOUND)
             self._drop(dep)
-            self._save()
 
-    def _drop(self, dep: dict[str, Any]) -> None:
+    def _drop(self, dep: Dep) -> None:
         for f in dep["files"]:
             self.blob(f).unlink(missing_ok=True)
-        dep["files"] = []
-        dep["deleted"] = True
-        dep["modified"] = now_iso()
+        dep["files"], dep["deleted"] = [], True
+        self._touch(dep)
 
-    def publish(self, dep_id: int, owner: int) -> dict[str, Any]:
+    def remove_record(self, recid: int) -> None:
+        """Zenodo's staff remove a published record: 410 from then on (a test endpoint)."""
+        with self.lock:
+            dep = self.db.get(recid)
+            if dep is None or not dep["submitted"] or dep["deleted"]:
+                raise ApiError(404, NOT_FOUND)
+            dep["deleted"], dep["removed"] = True, True
+            self._touch(dep)
+
+    def publish(self, dep_id: int, owner: int) -> Dep:
         with self.lock:
             dep = self._get(dep_id, owner)
             if dep["state"] == "done":
@@ -233,22 +213,22 @@ class Store:
             errors = validation.check_publish(dep["metadata"], len(dep["files"]))
             if errors:
                 raise ApiError(400, INVALID, errors)
-            dep["doi"] = dep["doi"] or doi_of(dep["id"])
-            dep["metadata"]["doi"] = dep["doi"]
-            dep["state"], dep["submitted"] = "done", True
-            dep["published_metadata"] = copy.deepcopy(dep["metadata"])
-            dep["modified"] = now_iso()
-            self._save()
-            return copy.deepcopy(dep)
+            with self.db.transaction():
+                slugs = [c["identifier"] for c in dep["metadata"].get("communities") or []]
+                self.db.include(dep["conceptrecid"], dep["id"], dep["owner"], slugs)
+                dep["metadata"].pop("communities", None)  # now held by inclusion requests
+                dep["doi"] = dep["doi"] or doi_of(dep["id"])
+                dep["state"], dep["submitted"] = "done", True
+                dep["published_metadata"] = copy.deepcopy(dep["metadata"])
+                return self._touch(dep)
 
-    def edit(self, dep_id: int, owner: int) -> dict[str, Any]:
+    def edit(self, dep_id: int, owner: int) -> Dep:
         with self.lock:
             dep = self._get(dep_id, owner)
             if dep["state"] == "done":
                 dep["state"] = "inprogress"
-                dep["modified"] = now_iso()
-                self._save()
-            return copy.deepcopy(dep)
+                self._touch(dep)
+            return dep
 
     def discard(self, dep_id: int, owner: int) -> None:
         """Drop the pending changes: an edit goes back to the published metadata; an
@@ -260,62 +240,52 @@ class Store:
             if dep["state"] == "inprogress":
                 dep["metadata"] = copy.deepcopy(dep["published_metadata"])
                 dep["state"] = "done"
-                dep["modified"] = now_iso()
+                self._touch(dep)
             else:
                 self._drop(dep)
-            self._save()
 
-    def new_version(self, dep_id: int, owner: int) -> dict[str, Any]:
-        """Open (or return) the concept's new-version draft; see the package docs for the rule
-        on an existing draft that still holds files."""
+    def new_version(self, dep_id: int, owner: int) -> Dep:
+        """A new-version draft built from the concept's latest published version (see the
+        package docs for a second call while the draft is open)."""
         with self.lock:
             dep = self._get(dep_id, owner)
             if not dep["submitted"]:
                 raise ApiError(404, NOT_FOUND)
-            draft = self._open_version_draft(dep["conceptrecid"])
+            versions = self.db.concept(dep["conceptrecid"])
+            latest = max(
+                (d for d in versions if d["submitted"] and not d["deleted"]),
+                key=lambda d: d["id"],
+            )
+            draft = next(
+                (d for d in versions if d["state"] == "unsubmitted" and not d["deleted"]), None
+            )
             if draft is not None:
                 if draft["files"]:
-                    raise ApiError(
-                        400,
-                        INVALID,
-                        [validation.error("files.enabled", "Please remove all files first.")],
-                    )
-                draft["files"] = [self._copy_file(f) for f in dep["files"]]
-                draft["modified"] = now_iso()
-                self._save()
-                return copy.deepcopy(draft)
-            new_id = self._alloc()
-            stamp = now_iso()
-            metadata = copy.deepcopy(dep["metadata"])
-            for key in ("publication_date", "version", "doi"):
-                metadata.pop(key, None)
-            draft = {
-                **copy.deepcopy(dep),
-                "id": new_id,
-                "created": stamp,
-                "modified": stamp,
-                "metadata": metadata,
-                "state": "unsubmitted",
-                "submitted": False,
-                "bucket": str(uuid.uuid4()),
-                "files": [self._copy_file(f) for f in dep["files"]],
-                "doi": None,
-                "published_metadata": None,
-                "parent": dep["id"],
-            }
-            self._deps[new_id] = draft
-            self._save()
-            return copy.deepcopy(draft)
+                    message = "Please remove all files first."
+                    raise ApiError(400, INVALID, [validation.error("files.enabled", message)])
+                draft["files"] = [self._copy_file(f) for f in latest["files"]]
+                return self._touch(draft)
+            with self.db.transaction():
+                return self._version_draft(latest)
 
-    def _open_version_draft(self, conceptrecid: int) -> dict[str, Any] | None:
-        for d in self._deps.values():
-            if (
-                d["conceptrecid"] == conceptrecid
-                and d["state"] == "unsubmitted"
-                and not d["deleted"]
-            ):
-                return d
-        return None
+    def _version_draft(self, latest: Dep) -> Dep:
+        stamp = now_iso()
+        draft = {
+            **latest,
+            "id": self._alloc(),
+            "created": stamp,
+            "modified": stamp,
+            "metadata": legacy.for_new_version(latest["published_metadata"]),
+            "state": "unsubmitted",
+            "submitted": False,
+            "bucket": str(uuid.uuid4()),
+            "files": [self._copy_file(f) for f in latest["files"]],
+            "doi": None,
+            "published_metadata": None,
+            "parent": latest["id"],
+        }
+        self.db.put(draft)
+        return draft
 
     def _copy_file(self, f: dict[str, Any]) -> dict[str, Any]:
         new = {**f, "id": str(uuid.uuid4()), "version_id": str(uuid.uuid4())}
@@ -326,13 +296,16 @@ class Store:
         return new
 
     # ----- files -------------------------------------------------------------------------
-    def _writable(self, dep: dict[str, Any]) -> None:
+    @staticmethod
+    def _writable(dep: Dep, status: int = 403) -> None:
+        """Files change only on an unpublished draft; Zenodo answers 403 (bucket writes,
+        deletions) or 404 (a multipart upload) on a published record."""
         if dep["state"] != "unsubmitted":
-            raise ApiError(404, NOT_FOUND)
+            raise ApiError(status, DENIED if status == 403 else NOT_FOUND)
 
-    def check_upload(self, dep: dict[str, Any], key: str, size: int | None) -> None:
+    def check_upload(self, dep: Dep, key: str, size: int | None, *, locked: int = 403) -> None:
         """Refuse an upload before reading its body (state, file count, size, quota)."""
-        self._writable(dep)
+        self._writable(dep, locked)
         keys = {f["key"] for f in dep["files"]}
         if key not in keys and len(keys) >= self.max_files:
             raise ApiError(
@@ -350,7 +323,7 @@ class Store:
         with self.lock:
             dep = self._bucket(bucket, owner)
             self.check_upload(dep, key, size)
-            return dep["id"]
+            return int(dep["id"])
 
     def new_temp(self) -> Path:
         return self.tmp_dir / f"{uuid.uuid4()}.part"
@@ -383,27 +356,38 @@ class Store:
                 dep["files"][dep["files"].index(old)] = entry
             else:
                 dep["files"].append(entry)
-            dep["modified"] = stamp
-            self._save()
-            return copy.deepcopy(entry)
+            self._touch(dep)
+            return entry
 
     def delete_file(self, dep_id: int, owner: int, file_id: str) -> None:
         with self.lock:
             dep = self._get(dep_id, owner)
-            self._writable(dep)
             self._remove(dep, lambda f: f["id"] == file_id)
 
     def delete_key(self, bucket: str, owner: int, key: str) -> None:
         with self.lock:
             dep = self._bucket(bucket, owner)
-            self._writable(dep)
             self._remove(dep, lambda f: f["key"] == key)
 
-    def _remove(self, dep: dict[str, Any], match: Any) -> None:
+    def _remove(self, dep: Dep, match: Callable[[dict[str, Any]], bool]) -> None:
         found = next((f for f in dep["files"] if match(f)), None)
         if found is None:
-            raise ApiError(404, "The requested file does not exist.")
+            raise ApiError(404, NO_FILE)
+        self._writable(dep)
         dep["files"].remove(found)
         self.blob(found).unlink(missing_ok=True)
-        dep["modified"] = now_iso()
-        self._save()
+        self._touch(dep)
+
+    # ----- communities (configured by the tests or the command line) --------------------
+    def set_community(self, slug: str, curators: list[int] | str) -> None:
+        with self.lock:
+            self.db.set_community(slug, curators)
+
+    def communities(self) -> dict[str, Any]:
+        with self.lock:
+            return {"communities": self.db.communities(), "requests": self.db.inclusions()}
+
+    def decide(self, slug: str, status: str) -> int:
+        """A curator accepts or declines the waiting requests of a community; how many."""
+        with self.lock:
+            return self.db.decide(slug, status)

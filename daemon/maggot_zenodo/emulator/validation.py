@@ -11,7 +11,9 @@ import datetime
 import re
 from typing import Any
 
+from maggot_zenodo.emulator import licences
 from maggot_zenodo.emulator import vocabularies as vocab
+from maggot_zenodo.emulator.errors import ApiError
 
 Error = dict[str, Any]
 
@@ -45,6 +47,7 @@ _STRINGS = frozenset(
     )
 )
 _DATE_FIELDS = ("publication_date", "embargo_date")
+_OWN_MESSAGES = frozenset({"related_identifiers", "communities"})  # checked with Zenodo's texts
 
 
 def error(field: str, *messages: str) -> Error:
@@ -61,14 +64,38 @@ def _is_date(value: Any) -> bool:
     return True
 
 
-def _license_id(value: Any) -> str | None:
+def _license_error(value: Any) -> Error | None:
+    field = "metadata.license"
     if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) else None
+        if "id" not in value:
+            return error(field, f"Invalid license object provided (missing 'id' key): {value}")
+        value = value["id"]
+    if not isinstance(value, str):
+        return error(
+            field,
+            f"Invalid license value provided (expected string, or object with 'id' key): {value}",
+        )
+    if licences.resolve(value) is None:
+        return error(field, f"Invalid license provided: {value}")
+    return None
+
+
+def check_access(md: dict[str, Any]) -> None:
+    """Zenodo's access rule, checked once the fields are sound: an access right it cannot map
+    (an unknown value, or ``embargoed`` without ``embargo_date``) is refused without a field."""
+    access = md.get("access_right")
+    known = access in (None, "open", "restricted", "closed")
+    if not known and not (access == "embargoed" and md.get("embargo_date")):
+        raise ApiError(400, "Unknown access type.")
+    for entry in md.get("dates") or []:
+        if isinstance(entry, dict) and "type" not in entry:
+            # Zenodo reads the type without a default: the request ends in a server error.
+            raise ApiError(500, "Internal server error.")
 
 
 def check_body(body: Any) -> tuple[dict[str, Any], list[Error]]:
-    """Validate a create/PUT body; return the metadata as stored and the errors found."""
+    """Validate a create/PUT body; return the metadata kept and the field errors found (the
+    access rule raises :class:`ApiError` itself, as Zenodo refuses it without a field)."""
     if not isinstance(body, dict):
         return {}, [error("", "Invalid input type.")]
     errors = [error(key, "Unknown field.") for key in body if key != "metadata"]
@@ -77,12 +104,11 @@ def check_body(body: Any) -> tuple[dict[str, Any], list[Error]]:
         metadata = {}
     if not isinstance(metadata, dict):
         return {}, [*errors, error("metadata", "Invalid input type.")]
-    kept = {k: v for k, v in metadata.items() if k in KNOWN_KEYS and k != "prereserve_doi"}
+    dropped = ("prereserve_doi", "doi")  # the DOI is Zenodo's to give
+    kept = {k: v for k, v in metadata.items() if k in KNOWN_KEYS and k not in dropped}
     errors += check_metadata(kept)
-    if kept.get("access_right") == "closed":
-        kept["access_right"] = "restricted"
-    if isinstance(kept.get("license"), dict):
-        kept["license"] = kept["license"].get("id")
+    if not errors:
+        check_access(kept)
     return kept, errors
 
 
@@ -90,7 +116,7 @@ def check_metadata(md: dict[str, Any]) -> list[Error]:
     """Structural checks Zenodo makes at create and PUT."""
     errors: list[Error] = []
     for key, value in md.items():
-        if key in _LISTS and not isinstance(value, list):
+        if key in _LISTS and key not in _OWN_MESSAGES and not isinstance(value, list):
             errors.append(error(f"metadata.{key}", "Not a valid list."))
         elif key in _STRINGS and not isinstance(value, str):
             errors.append(error(f"metadata.{key}", "Not a valid string."))
@@ -98,41 +124,43 @@ def check_metadata(md: dict[str, Any]) -> list[Error]:
     for key in _DATE_FIELDS:
         if key in md and key not in bad and not _is_date(md[key]):
             errors.append(error(f"metadata.{key}", "Not a valid date."))
-    if "license" in md:
-        lic = _license_id(md["license"])
-        if lic is None or lic.lower() not in vocab.LICENSES:
-            errors.append(error("metadata.license", f"Invalid license provided: {lic}"))
-    access = md.get("access_right")
-    if "access_right" in md and "access_right" not in bad and access not in vocab.ACCESS_RIGHTS:
-        errors.append(error("metadata.access_right", f"Invalid access right: {access}"))
-    if access == "embargoed" and not md.get("embargo_date"):
-        errors.append(error("metadata.embargo_date", "Embargo date must be set."))
+    license_error = _license_error(md["license"]) if "license" in md else None
+    if license_error:
+        errors.append(license_error)
     if "language" in md and "language" not in bad and md["language"] not in vocab.LANGUAGES:
         errors.append(error("metadata.language", f"Invalid language: {md['language']}"))
-    if "related_identifiers" not in bad:
-        errors += _check_related(md.get("related_identifiers") or [])
+    errors += _check_related(md.get("related_identifiers"))
     if "dates" not in bad:
         for i, entry in enumerate(md.get("dates") or []):
             if not isinstance(entry, dict) or not (entry.get("start") or entry.get("end")):
                 errors.append(error(f"metadata.dates.{i}", "There must be at least one date set."))
-    if "communities" not in bad:
-        for i, com in enumerate(md.get("communities") or []):
-            if not isinstance(com, dict) or not isinstance(com.get("identifier"), str):
-                errors.append(error(f"metadata.communities.{i}", "Invalid community."))
+    communities = md.get("communities")
+    if communities and not (
+        isinstance(communities, list)
+        and all(isinstance(c, dict) and isinstance(c.get("identifier"), str) for c in communities)
+    ):
+        message = "Communities must be an array of objects with an 'identifier' key."
+        errors.append(error("communities", message))
     return errors
 
 
-def _check_related(items: list[Any]) -> list[Error]:
+def _check_related(items: Any) -> list[Error]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        return [error("metadata.related_identifiers", "related_identifiers must be a list")]
     errors = []
     for i, item in enumerate(items):
         field = f"metadata.related_identifiers.{i}"
         if not isinstance(item, dict):
-            errors.append(error(field, "Invalid input type."))
+            errors.append(error(field, "Each related identifier must be an object"))
             continue
         ident, relation = item.get("identifier"), item.get("relation")
         if not isinstance(ident, str) or not ident.strip():
             errors.append(error(f"{field}.identifier", "Missing data for required field."))
-        if not isinstance(relation, str) or relation.lower() not in vocab.RELATIONS:
+        if relation is not None and not isinstance(relation, str):
+            errors.append(error(f"{field}.relation", "relation must be a string"))
+        elif not isinstance(relation, str) or relation.lower() not in vocab.RELATIONS:
             errors.append(error(f"{field}.relation", f"Invalid relation type: {relation}"))
         for opt in ("resource_type", "scheme"):
             if opt in item and not isinstance(item[opt], str):
@@ -160,13 +188,7 @@ def check_publish(md: dict[str, Any], file_count: int) -> list[Error]:
         if not known_award(gid):
             errors.append(error(f"metadata.grants.{i}.id", f"Unknown award: {gid}"))
     if file_count == 0:
-        errors.append(
-            error(
-                "files.enabled",
-                "Missing uploaded files. To disable files for this record please mark it as "
-                "metadata-only.",
-            )
-        )
+        errors.append(error("files.enabled", "Missing uploaded files."))
     return errors
 
 
@@ -178,15 +200,14 @@ def _check_creators(creators: Any) -> list[Error]:
         name = person.get("name") if isinstance(person, dict) else None
         if not isinstance(name, str) or not name.strip():
             errors.append(error(f"metadata.creators.{i}.name", "Missing data for required field."))
-        elif name.count(",") > 1:
-            errors.append(
-                error(f"metadata.creators.{i}.name", "Name must be 'Family, Given' (one comma).")
-            )
     return errors
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """Zenodo's split of a creator name: family and given names around exactly one comma."""
+    """Zenodo's split of a creator name: family and given names around exactly one comma;
+    any other name is all family name (no error)."""
+    if name.count(",") != 1:
+        return name.strip(), ""
     family, _, given = name.partition(",")
     return family.strip(), given.strip()
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from maggot_zenodo.logs import scrub
 
 
@@ -85,6 +83,39 @@ class ZenodoUnavailable(ZenodoError):
     """Retries exhausted (connection errors, timeouts, 429, 5xx), or a create not re-sent."""
 
 
+class TransientRefusal(ZenodoUnavailable):
+    """Zenodo kept answering a refusal that the facts show to be its own passing fault.
+
+    Real Zenodo answers some temporary failures with a 4xx (a failed transfer, a 413 or a quota
+    error far below every limit, a 403 on a fresh new-version draft) or a 500 deleting a file of
+    a new-version draft. The client retries them; when they persist and the sizes, the quota and
+    the token say the refusal is not true, this is raised. ``kind`` names the fault
+    (``transfer_failed``, ``too_large``, ``quota``, ``forbidden``, ``file_delete``), ``key``
+    the file concerned (uploads), ``attempts`` how many times it was tried. The message says
+    what is true, so a caller never advises shrinking files or fixing a token because of it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        key: str | None = None,
+        attempts: int = 0,
+        status: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, method=method, path=path)
+        self.kind = kind
+        self.key = key
+        self.attempts = attempts
+
+
+class AnswerTooLarge(ZenodoError):
+    """An answer bigger than the client accepts (a JSON answer is never that big)."""
+
+
 class ChecksumMismatch(ZenodoError):
     """The server kept reporting another size or md5 than the bytes we read."""
 
@@ -126,18 +157,16 @@ def _scrub_errors(errors: Any) -> list[dict[str, Any]]:
     return result
 
 
-def error_from_response(method: str, path: str, response: requests.Response) -> ZenodoHTTPError:
-    """The typed error for a non-retryable answer, with Zenodo's message and field messages."""
-    status = response.status_code
+def error_from_answer(
+    method: str, path: str, status: int, reason: str, body: Any
+) -> ZenodoHTTPError:
+    """The typed error for a non-retryable answer (``body`` its decoded JSON or None), with
+    Zenodo's message and field messages."""
     message, errors = "", None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
     if isinstance(body, dict):
         message = str(body.get("message") or "")
         errors = body.get("errors")
     if not message:
-        message = response.reason or f"HTTP {status}"
+        message = reason or f"HTTP {status}"
     cls = _BY_STATUS.get(status, ZenodoHTTPError)
     return cls(message[:2000], status=status, errors=errors, method=method, path=path)

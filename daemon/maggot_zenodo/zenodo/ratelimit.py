@@ -141,8 +141,6 @@ def parse_retry_after(
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError):
         return None
-    if when is None:
-        return None
     return max(0.0, when.timestamp() - wall_clock())
 
 

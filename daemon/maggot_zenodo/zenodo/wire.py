@@ -1,0 +1,128 @@
+"""The shapes the transport deals in: a call, its answer, the token header, and what a
+transport failure means (its reason in words, and whether the request may have reached the
+server, which decides whether a non-idempotent request may be sent again)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
+
+from maggot_zenodo.tokens import TokenError, check_token_text
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Adds the token header; also stops requests from consulting ~/.netrc."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(***)"
+
+
+def clean_token(token: str) -> str:
+    """The token without surrounding whitespace (token files end with a newline); refused by
+    the one token check, as a ValueError that never echoes it."""
+    value = token.strip() if isinstance(token, str) else ""
+    try:
+        check_token_text(value)
+    except TokenError as error:
+        # requests would echo the whole header value in its InvalidHeader message.
+        raise ValueError(f"{error.message} {error.hint}".strip()) from None
+    return value
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer, its body read whole (and capped)."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)
+
+    def json(self) -> Any:
+        """The decoded JSON body; ValueError when it is not JSON."""
+        return json.loads(self.body)
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
+
+# A recogniser of refusals that are Zenodo's passing faults: the fault's kind, or None.
+Refusal = Callable[[Answer], "str | None"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One logical request, however many times it is sent."""
+
+    method: str
+    url: str
+    expect: tuple[int, ...]
+    json_body: Any = None
+    params: Mapping[str, Any] | None = None
+    body_factory: Callable[[], Any] | None = None
+    headers: Mapping[str, str] | None = None
+    resend_when_ambiguous: bool = True
+    session: requests.Session | None = None
+    deadline: float | None = None  # seconds per attempt; None: the transport's default
+    refusal: Refusal | None = None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+
+@dataclass(frozen=True)
+class Failure:
+    """No answer: why, and whether the request may have taken effect."""
+
+    reason: str
+    maybe_sent: bool
+
+
+def classify(exc: requests.RequestException) -> Failure:
+    """The :class:`Failure` a requests exception stands for."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Failure("connection timed out", False)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return Failure("no answer before the read timeout", True)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        inner = exc.args[0] if exc.args else None
+        reason = inner.reason if isinstance(inner, MaxRetryError) else inner
+        if isinstance(reason, ConnectTimeoutError):  # includes NewConnectionError (refused, DNS)
+            return Failure("could not connect", False)
+        if isinstance(reason, ReadTimeoutError):  # while reading the answer's body
+            return Failure("no answer before the read timeout", True)
+        return Failure(f"connection lost ({innermost_name(exc)})", True)
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return Failure("connection lost while reading the answer", True)
+    return Failure(f"request failed ({type(exc).__name__})", True)
+
+
+def innermost_name(exc: BaseException) -> str:
+    """The class name of the deepest wrapped error (e.g. ConnectionResetError)."""
+    current: BaseException = exc
+    for _ in range(6):
+        nxt = getattr(current, "reason", None)
+        if nxt is None and getattr(current, "args", None):
+            wrapped = [a for a in current.args if isinstance(a, BaseException)]
+            nxt = wrapped[0] if wrapped else None
+        if not isinstance(nxt, BaseException):
+            break
+        current = nxt
+    return type(current).__name__
