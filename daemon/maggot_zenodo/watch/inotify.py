@@ -64,7 +64,27 @@ class Hooks:
     watch_limit_hit: bool = field(default=False, init=False)
 
 
-def build_observer(hooks: Hooks) -> InotifyObserver:
+class SemaphoreObserver(InotifyObserver):
+    """An inotify observer that can count its watches and say whether its emitters live."""
+
+    def __init__(self, emitter_class: type[InotifyEmitter]) -> None:
+        super().__init__()
+        self._emitter_class = emitter_class
+
+    def watch_count(self) -> int:
+        return sum(_watch_count(e) for e in list(self.emitters))
+
+    def emitters_alive(self) -> bool:
+        emitters = list(self.emitters)
+        return bool(emitters) and all(e.is_alive() for e in emitters)
+
+
+def _watch_count(emitter: object) -> int:
+    group = getattr(emitter, "_inotify", None)  # watchdog's emitter keeps its group there
+    return len(group._active_callbacks_by_watch) if group is not None else 0
+
+
+def build_observer(hooks: Hooks) -> SemaphoreObserver:
     """An inotify observer whose emitters report watch-limit errors and queue overflows."""
 
     class _Group(InotifyWatchGroup):
@@ -104,23 +124,7 @@ def build_observer(hooks: Hooks) -> InotifyObserver:
                 follow_symlink=False,
             )
 
-        def watch_count(self) -> int:
-            group = self._inotify
-            return len(group._active_callbacks_by_watch) if group is not None else 0
-
-    class _Observer(InotifyObserver):
-        def __init__(self) -> None:
-            super().__init__()
-            self._emitter_class = _Emitter
-
-        def watch_count(self) -> int:
-            return sum(e.watch_count() for e in list(self.emitters))  # type: ignore[attr-defined]
-
-        def emitters_alive(self) -> bool:
-            emitters = list(self.emitters)
-            return bool(emitters) and all(e.is_alive() for e in emitters)
-
-    return _Observer()
+    return SemaphoreObserver(_Emitter)
 
 
 class SemaphoreHandler(FileSystemEventHandler):

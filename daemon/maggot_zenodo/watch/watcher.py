@@ -71,7 +71,7 @@ class Watcher:
         mode: str,
         poll_interval: float,
         rescan_interval: float,
-        on_trigger: Callable[[Path, str], None],
+        on_trigger: Callable[[Path, str], object],
     ) -> None:
         self.root = Path(root)
         self.semaphore = semaphore
