@@ -49,6 +49,11 @@ class StorageConfig:
     poll_interval: float = 30.0
     settle: float = 5.0
     rescan_interval: float = 3600.0
+    # Added by the watch engineer (#9, #15): what is never looked into, what semaphores already
+    # there at first start mean, and how often the storage's lease file is renewed.
+    exclude: tuple[str, ...] = ()
+    existing: str = "ignore"
+    lease_interval: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,9 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         poll_interval=float(st.get("poll_interval", StorageConfig.poll_interval)),
         settle=float(st.get("settle", StorageConfig.settle)),
         rescan_interval=float(st.get("rescan_interval", StorageConfig.rescan_interval)),
+        exclude=tuple(st.get("exclude", StorageConfig.exclude)),
+        existing=st.get("existing", StorageConfig.existing),
+        lease_interval=float(st.get("lease_interval", StorageConfig.lease_interval)),
     )
     defaults = ZenodoConfig()
     zenodo = ZenodoConfig(

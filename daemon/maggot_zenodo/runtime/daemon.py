@@ -83,6 +83,7 @@ class Daemon:
             st.poll_interval,
             st.rescan_interval,
             on_trigger=self.runtime.trigger,
+            exclude=st.exclude,
         )
         self.watcher.start()
         self._awaiting_ready = True

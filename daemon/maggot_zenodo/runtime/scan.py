@@ -32,12 +32,15 @@ def pending_reason(row: Any | None) -> str:
 
 def pending_datasets(config: Config, journal: Any | None) -> Iterator[tuple[Path, str]]:
     """Every dataset folder whose semaphore awaits processing, with the reason."""
+    from maggot_zenodo.watch.rules import FolderRule
     from maggot_zenodo.watch.scanner import find_semaphores
 
     rows: dict[str, Any] = {}
     if journal is not None:
         rows = {row.abs_folder: row for row in journal.rows()}
-    for sem in find_semaphores(config.storage.root, config.storage.semaphore):
+    st = config.storage
+    rule = FolderRule(str(st.root), st.exclude)
+    for sem in find_semaphores(st.root, st.semaphore, rule):
         fingerprint = semaphore_fingerprint(sem)
         if fingerprint is None:
             continue

@@ -11,7 +11,12 @@ Three changes to watchdog 7's own emitter, made by subclassing it:
   watch limit): here it is reported, so the watcher can fall back to polling instead of
   going blind on part of the tree;
 * an IN_Q_OVERFLOW (events lost) is reported after watchdog has re-placed its watches, so
-  the watcher can rescan.
+  the watcher can rescan;
+* watchdog places recursive watches with ``os.walk``, which recurses in Python 3.11: a folder
+  nested ~1000 levels deep raised RecursionError, at start (the daemon exited) or in the
+  emitter thread (which died, the daemon looking healthy). Here the walks are loops over an
+  explicit stack and enter only what the ``FolderRule`` admits (no snapshot or recycle bin,
+  nothing deeper than ``rules.MAX_DEPTH``); an emitter that dies all the same reports why.
 """
 
 from __future__ import annotations
@@ -33,7 +38,12 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
-from watchdog.observers.inotify_c import InotifyConstants, Mask
+from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, Mask, WatchDescriptor
+
+from ..logs import get_logger
+from .rules import FolderRule
+
+log = get_logger(__name__)
 
 EVENT_FILTER: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -62,6 +72,8 @@ class Hooks:
     on_watch_limit: Callable[[str], None]
     on_overflow: Callable[[], None]
     watch_limit_hit: bool = field(default=False, init=False)
+    #: Why an emitter thread died ("RecursionError: ..."), for the watcher's error line.
+    failure: str | None = field(default=None, init=False)
 
 
 class SemaphoreObserver(InotifyObserver):
@@ -84,10 +96,79 @@ def _watch_count(emitter: object) -> int:
     return len(group._active_callbacks_by_watch) if group is not None else 0
 
 
-def build_observer(hooks: Hooks) -> SemaphoreObserver:
-    """An inotify observer whose emitters report watch-limit errors and queue overflows."""
+def subfolders(folder: bytes, rule: FolderRule) -> list[bytes]:
+    """The subfolders of ``folder`` that ``rule`` admits (symlinks not followed); [] when it
+    cannot be listed (vanished, unreadable: the rescans cover it)."""
+    out: list[bytes] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False) and rule.admits_child(
+                        os.fsdecode(entry.path)
+                    ):
+                        out.append(entry.path)
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    return out
+
+
+def _created_events(folder: bytes, wd: WatchDescriptor, rule: FolderRule) -> list[InotifyEvent]:
+    """IN_CREATE events for the entries of ``folder`` (watched as ``wd``), as watchdog
+    simulates for a folder that arrived with content."""
+    events: list[InotifyEvent] = []
+    dir_mask = Mask(InotifyConstants.IN_CREATE | InotifyConstants.IN_ISDIR)
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if rule.admits_child(os.fsdecode(entry.path)):
+                            events.append(InotifyEvent(wd, dir_mask, 0, entry.name))
+                    else:
+                        events.append(InotifyEvent(wd, InotifyConstants.IN_CREATE, 0, entry.name))
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    return events
+
+
+def build_observer(hooks: Hooks, rule: FolderRule) -> SemaphoreObserver:
+    """An inotify observer whose emitters report watch-limit errors, queue overflows and their
+    own death, and place watches iteratively where ``rule`` admits."""
 
     class _Group(InotifyWatchGroup):
+        def _add_all_callbacks(self, path: bytes) -> None:
+            # Replaces watchdog's os.walk recursion: an explicit stack, bounded by the rule.
+            if path != self.path and not rule.admits(os.fsdecode(path)):
+                return
+            self._add_callback(path)
+            if not self.is_recursive or not os.path.isdir(path):
+                return
+            stack = subfolders(path, rule)
+            while stack:
+                folder = stack.pop()
+                if hooks.watch_limit_hit:
+                    return
+                self._add_callback(folder)
+                stack.extend(subfolders(folder, rule))
+
+        def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
+            # Parents before children, as watchdog's top-down os.walk, but without recursion.
+            events: list[InotifyEvent] = []
+            stack = [src_path]
+            while stack:
+                folder = stack.pop()
+                wd = self._active_callbacks_by_path.get(folder)
+                if wd is None:
+                    continue  # not watched (excluded, too deep, or arrived after the watches)
+                events.extend(_created_events(folder, wd, rule))
+                stack.extend(reversed(subfolders(folder, rule)))
+            return events
+
         def _add_callback(self, path: bytes) -> None:
             if hooks.watch_limit_hit and path != self.path:
                 return  # no use trying 100 000 more: the watcher is switching to polling
@@ -115,6 +196,17 @@ def build_observer(hooks: Hooks) -> SemaphoreObserver:
             hooks.on_overflow()
 
     class _Emitter(InotifyEmitter):
+        def run(self) -> None:
+            try:
+                super().run()
+            except Exception as exc:  # the thread ends; the watcher sees it and restarts it
+                hooks.failure = f"{type(exc).__name__}: {exc}"[:500]
+                log.error(
+                    f"inotify event thread for {self.watch.path} died: {hooks.failure}",
+                    root=self.watch.path,
+                    error=hooks.failure,
+                )
+
         def on_thread_start(self) -> None:
             self._inotify = _Group(
                 self._inotify_fd,

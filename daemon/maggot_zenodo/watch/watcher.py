@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..logs import get_logger
 from ..semaphore import is_symlink_semaphore, semaphore_fingerprint
 from .fstype import choose_mode
 from .poller import Poller
+from .rules import FolderRule
 from .scanner import find_semaphores
 
 try:  # relies on watchdog 7's inotify internals; without them, poll rather than fail
@@ -72,8 +73,11 @@ class Watcher:
         poll_interval: float,
         rescan_interval: float,
         on_trigger: Callable[[Path, str], object],
+        *,
+        exclude: Sequence[str] = (),
     ) -> None:
         self.root = Path(root)
+        self.rule = FolderRule(os.fspath(self.root), tuple(exclude))
         self.semaphore = semaphore
         self.configured_mode = mode
         self.poll_interval = float(poll_interval)
@@ -143,6 +147,8 @@ class Watcher:
     # -- reporting ------------------------------------------------------------------------
 
     def _report(self, semaphore_path: str, reason: str, *, force: bool = False) -> None:
+        if not self.rule.admits(os.path.dirname(semaphore_path)):
+            return  # in a snapshot, a recycle bin, or too deep: the walkers never go there
         fingerprint = semaphore_fingerprint(Path(semaphore_path))
         if fingerprint is None:
             return
@@ -164,7 +170,7 @@ class Watcher:
     def _full_scan(self, why: str) -> None:
         started = time.monotonic()
         count = 0
-        for path in find_semaphores(self.root, self.semaphore):
+        for path in find_semaphores(self.root, self.semaphore, self.rule):
             if self._stop.is_set():
                 return
             self._report(os.fspath(path), "scan", force=True)
@@ -189,7 +195,7 @@ class Watcher:
                 parent = os.path.dirname(parent)
             if covered:
                 continue
-            for path in find_semaphores(Path(folder), self.semaphore):
+            for path in find_semaphores(Path(folder), self.semaphore, self.rule):
                 self._report(os.fspath(path), "inotify")
 
     # -- inotify mode ---------------------------------------------------------------------
@@ -211,7 +217,7 @@ class Watcher:
             on_folder=lambda p: self._requests.put(("arrival", p)),
         )
         started = time.monotonic()
-        observer = build_observer(self._hooks)
+        observer = build_observer(self._hooks, self.rule)
         observer.schedule(handler, os.fspath(self.root), recursive=True, event_filter=EVENT_FILTER)
         try:
             observer.start()
@@ -282,7 +288,7 @@ class Watcher:
                 return
             if self._observer is None or not self._observer.emitters_alive():
                 if not root_lost_logged:
-                    log.warning("the watch on the storage root was lost", root=str(self.root))
+                    self._log_lost_watch()
                     root_lost_logged = True
                 if not self.root.is_dir():
                     continue
@@ -309,6 +315,17 @@ class Watcher:
             if arrivals:
                 self._scan_arrivals(arrivals)
 
+    def _log_lost_watch(self) -> None:
+        failure = self._hooks.failure if self._hooks is not None else None
+        if failure is not None:
+            log.error(
+                f"{self.root}: the inotify thread died ({failure}); placing the watches again",
+                root=str(self.root),
+                error=failure,
+            )
+        else:
+            log.warning(f"{self.root}: the watch on the storage root was lost", root=str(self.root))
+
     def _drain(self, timeout: float) -> list[tuple[str, str]]:
         try:
             items = [self._requests.get(timeout=timeout)]
@@ -330,6 +347,7 @@ class Watcher:
             self.rescan_interval,
             report=lambda path, reason: self._report(path, reason, force=reason == "scan"),
             stop=self._stop,
+            rule=self.rule,
         )
         self._poller.start()
         while not self._stop.is_set() and not self._poller.ready.wait(_TICK):
