@@ -25,6 +25,7 @@ import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -136,87 +137,101 @@ def _created_events(folder: bytes, wd: WatchDescriptor, rule: FolderRule) -> lis
     return events
 
 
+class SemaphoreGroup(InotifyWatchGroup):
+    """watchdog's watch group with iterative, rule-bounded placement and reported failures;
+    ``build_observer`` binds ``hooks`` and ``rule`` in a subclass."""
+
+    hooks: ClassVar[Hooks]
+    rule: ClassVar[FolderRule]
+
+    def _add_all_callbacks(self, path: bytes) -> None:
+        # Replaces watchdog's os.walk recursion: an explicit stack, bounded by the rule.
+        if path != self.path and not self.rule.admits(os.fsdecode(path)):
+            return
+        self._add_callback(path)
+        if not self.is_recursive or not os.path.isdir(path):
+            return
+        stack = subfolders(path, self.rule)
+        while stack:
+            folder = stack.pop()
+            if self.hooks.watch_limit_hit:
+                return
+            self._add_callback(folder)
+            stack.extend(subfolders(folder, self.rule))
+
+    def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
+        # Parents before children, as watchdog's top-down os.walk, but without recursion.
+        events: list[InotifyEvent] = []
+        stack = [src_path]
+        while stack:
+            folder = stack.pop()
+            wd = self._active_callbacks_by_path.get(folder)
+            if wd is None:
+                continue  # not watched (excluded, too deep, or arrived after the watches)
+            events.extend(_created_events(folder, wd, self.rule))
+            stack.extend(reversed(subfolders(folder, self.rule)))
+        return events
+
+    def _add_callback(self, path: bytes) -> None:
+        if self.hooks.watch_limit_hit and path != self.path:
+            return  # no use trying 100 000 more: the watcher is switching to polling
+        fd = self._inotify_fd
+        try:
+            # watchdog's add_callback() warns when the folder is already ours (a
+            # `mkdir -p` reports each level twice) and builds that warning from the repr
+            # of every watched path: O(folders) per new folder. Register directly.
+            with fd._lock:
+                watch = fd._get_or_create_watch(path, self.event_mask)
+                watch.callbacks[self._id] = self._callback
+            wd = watch.wd
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC and not self.hooks.watch_limit_hit:
+                self.hooks.watch_limit_hit = True
+                self.hooks.on_watch_limit(os.fsdecode(path))
+            if path == self.path:
+                raise
+            return  # vanished or unreadable meanwhile: the rescans cover it
+        self._active_callbacks_by_path[path] = wd
+        self._active_callbacks_by_watch[wd] = path
+
+    def on_queue_overflow(self) -> None:
+        super().on_queue_overflow()
+        self.hooks.on_overflow()
+
+
+class SemaphoreEmitter(InotifyEmitter):
+    """watchdog's inotify emitter with our group and mask; its death is recorded in ``hooks``."""
+
+    hooks: ClassVar[Hooks]
+    group_class: ClassVar[type[SemaphoreGroup]]
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # the thread ends; the watcher sees it and restarts it
+            self.hooks.failure = f"{type(exc).__name__}: {exc}"[:500]
+            log.error(
+                f"inotify event thread for {self.watch.path} died: {self.hooks.failure}",
+                root=self.watch.path,
+                error=self.hooks.failure,
+            )
+
+    def on_thread_start(self) -> None:
+        self._inotify = self.group_class(
+            self._inotify_fd,
+            os.fsencode(self.watch.path),
+            is_recursive=self.watch.is_recursive,
+            event_mask=EVENT_MASK,
+            follow_symlink=False,
+        )
+
+
 def build_observer(hooks: Hooks, rule: FolderRule) -> SemaphoreObserver:
     """An inotify observer whose emitters report watch-limit errors, queue overflows and their
     own death, and place watches iteratively where ``rule`` admits."""
-
-    class _Group(InotifyWatchGroup):
-        def _add_all_callbacks(self, path: bytes) -> None:
-            # Replaces watchdog's os.walk recursion: an explicit stack, bounded by the rule.
-            if path != self.path and not rule.admits(os.fsdecode(path)):
-                return
-            self._add_callback(path)
-            if not self.is_recursive or not os.path.isdir(path):
-                return
-            stack = subfolders(path, rule)
-            while stack:
-                folder = stack.pop()
-                if hooks.watch_limit_hit:
-                    return
-                self._add_callback(folder)
-                stack.extend(subfolders(folder, rule))
-
-        def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
-            # Parents before children, as watchdog's top-down os.walk, but without recursion.
-            events: list[InotifyEvent] = []
-            stack = [src_path]
-            while stack:
-                folder = stack.pop()
-                wd = self._active_callbacks_by_path.get(folder)
-                if wd is None:
-                    continue  # not watched (excluded, too deep, or arrived after the watches)
-                events.extend(_created_events(folder, wd, rule))
-                stack.extend(reversed(subfolders(folder, rule)))
-            return events
-
-        def _add_callback(self, path: bytes) -> None:
-            if hooks.watch_limit_hit and path != self.path:
-                return  # no use trying 100 000 more: the watcher is switching to polling
-            fd = self._inotify_fd
-            try:
-                # watchdog's add_callback() warns when the folder is already ours (a
-                # `mkdir -p` reports each level twice) and builds that warning from the repr
-                # of every watched path: O(folders) per new folder. Register directly.
-                with fd._lock:
-                    watch = fd._get_or_create_watch(path, self.event_mask)
-                    watch.callbacks[self._id] = self._callback
-                wd = watch.wd
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC and not hooks.watch_limit_hit:
-                    hooks.watch_limit_hit = True
-                    hooks.on_watch_limit(os.fsdecode(path))
-                if path == self.path:
-                    raise
-                return  # vanished or unreadable meanwhile: the rescans cover it
-            self._active_callbacks_by_path[path] = wd
-            self._active_callbacks_by_watch[wd] = path
-
-        def on_queue_overflow(self) -> None:
-            super().on_queue_overflow()
-            hooks.on_overflow()
-
-    class _Emitter(InotifyEmitter):
-        def run(self) -> None:
-            try:
-                super().run()
-            except Exception as exc:  # the thread ends; the watcher sees it and restarts it
-                hooks.failure = f"{type(exc).__name__}: {exc}"[:500]
-                log.error(
-                    f"inotify event thread for {self.watch.path} died: {hooks.failure}",
-                    root=self.watch.path,
-                    error=hooks.failure,
-                )
-
-        def on_thread_start(self) -> None:
-            self._inotify = _Group(
-                self._inotify_fd,
-                os.fsencode(self.watch.path),
-                is_recursive=self.watch.is_recursive,
-                event_mask=EVENT_MASK,
-                follow_symlink=False,
-            )
-
-    return SemaphoreObserver(_Emitter)
+    group = type("BoundGroup", (SemaphoreGroup,), {"hooks": hooks, "rule": rule})
+    emitter = type("BoundEmitter", (SemaphoreEmitter,), {"hooks": hooks, "group_class": group})
+    return SemaphoreObserver(emitter)
 
 
 class SemaphoreHandler(FileSystemEventHandler):
