@@ -177,6 +177,7 @@ class NotifySocket:
         self.sock.bind(str(path))
         self.sock.settimeout(0.1)
         self.messages: list[str] = []
+        self.stamped: list[tuple[float, str]] = []  # (time.monotonic() at arrival, message)
         self._closed = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -184,7 +185,9 @@ class NotifySocket:
     def _read(self) -> None:
         while not self._closed.is_set():
             try:
-                self.messages.append(self.sock.recv(65536).decode())
+                message = self.sock.recv(65536).decode()
+                self.stamped.append((time.monotonic(), message))
+                self.messages.append(message)
             except TimeoutError:
                 continue
             except OSError:

@@ -19,6 +19,7 @@ from maggot_zenodo.logs import get_logger, setup_logging
 from maggot_zenodo.runtime.engine import Runtime
 from maggot_zenodo.runtime.sdnotify import Notifier, watchdog_interval
 from maggot_zenodo.runtime.startup import acquire, refuse_bad_token
+from maggot_zenodo.runtime.supervise import DIED, RESTART, WatcherSupervisor
 
 # While the watcher is still placing watches (or walking a slow NFS tree for the first
 # time), systemd's start timeout is pushed back by this much at every tick, for at most
@@ -69,6 +70,7 @@ class Daemon:
         self._awaiting_ready = False  # a READY=1 is owed once the current watcher is ready
         self._awaiting_since = time.monotonic()
         self._started = False  # the first READY=1 was sent
+        self.supervisor = WatcherSupervisor()
 
     # watcher and scan ---------------------------------------------------------------------
     def _start_watcher(self) -> None:
@@ -93,6 +95,8 @@ class Daemon:
     def starting_text(self) -> str:
         """STATUS while the watcher gets ready (``starting``, or ``reloading`` after SIGHUP)."""
         phase = "starting" if not self._started else "reloading"
+        if self.supervisor.restarts and self._started:
+            phase = "restarting the watcher"
         root = self.config.storage.root
         if getattr(self.watcher, "mode", "inotify") == "poll":
             return f"{phase}: first scan of {root}…"
@@ -110,6 +114,7 @@ class Daemon:
             status = self.status_text()
             log.info("watcher ready", mode=self.watcher.mode, status=status)
             self.notifier.ready(status)
+            self.supervisor.ready(time.monotonic())
             if not self._started:
                 self._started = True
                 log.info(
@@ -120,11 +125,40 @@ class Daemon:
                 )
             return True
         if not self.watcher.alive():
-            raise WatcherFailed(str(self.config.storage.root))
+            if not self._started:
+                raise WatcherFailed(str(self.config.storage.root))
+            self._awaiting_ready = False  # a restarted watcher died again: supervise() acts
+            return True
         self.notifier.status(self.starting_text())
         if time.monotonic() - self._awaiting_since < START_EXTEND_MAX:
             self.notifier.extend_timeout(START_EXTEND_STEP)
         return False
+
+    def supervise(self) -> None:
+        """After READY: a dead watcher is logged with its cause, then restarted (backing off).
+        Meanwhile ``healthy()`` is False, so the watchdog is not fed."""
+        if self._awaiting_ready or self.watcher is None:
+            return
+        verdict = self.supervisor.observe(self.watcher.alive(), time.monotonic())
+        root = str(self.config.storage.root)
+        if verdict == DIED:
+            cause = self.watcher.failure() or "its thread stopped"
+            delay = self.supervisor.delay()
+            log.error(
+                f"{root}: the watcher died ({cause}); restarting it in {delay:g} s",
+                root=root,
+                error=cause,
+                restarts=self.supervisor.restarts,
+                delay=delay,
+            )
+            self.notifier.status(f"watcher died on {root}: {cause}")
+        elif verdict == RESTART:
+            with contextlib.suppress(Exception):
+                self.watcher.stop(timeout=5.0)
+            log.info(
+                f"{root}: restarting the watcher", root=root, restarts=self.supervisor.restarts
+            )
+            self._start_watcher()
 
     def status_text(self) -> str:
         assert self.runtime is not None
@@ -218,6 +252,8 @@ class Daemon:
         def housekeeping() -> None:
             nonlocal next_ping
             if self._check_ready():
+                self.supervise()
+            if not self._awaiting_ready and self.supervisor.dead_since is None:
                 self.notifier.status(self.status_text())
             if ping_every and time.monotonic() >= next_ping and self.healthy():
                 self.notifier.watchdog()

@@ -183,6 +183,7 @@ class Poller(threading.Thread):
         self.last_cycle_seconds = 0.0
         self.cycles = 0
         self.ready = threading.Event()
+        self.failure: str | None = None  # why run() ended, when an error ended it
 
     def _on_progress(self) -> None:
         self.last_beat = time.monotonic()
@@ -213,9 +214,14 @@ class Poller(threading.Thread):
                     self._report(path, "poll")
                 if found:
                     log.info("poll found semaphores", count=len(found))
-        except Exception:
-            log.exception("poller stopped on an unexpected error")
-            raise
+        except Exception as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"[:500]
+            root = self.state.root
+            log.exception(
+                f"{root}: the poller stopped on an unexpected error: {self.failure}",
+                root=root,
+                error=self.failure,
+            )
         finally:
             self.ready.set()
 

@@ -94,6 +94,7 @@ class Watcher:
         self._hooks: Hooks | None = None
         self._poller: Poller | None = None
         self._thread: threading.Thread | None = None
+        self._failure: str | None = None
         self.stats = {"triggers": 0, "rescans": 0, "overflows": 0, "fallbacks": 0, "watches": 0}
 
     # -- public ---------------------------------------------------------------------------
@@ -143,6 +144,19 @@ class Watcher:
             return self._poller is not None and self._poller.healthy()
         observer = self._observer
         return observer is not None and observer.is_alive() and observer.emitters_alive()
+
+    def failure(self) -> str | None:
+        """Why the watcher is not alive, when known ("RuntimeError: ...", for the log line)."""
+        if self._failure is not None:
+            return self._failure
+        poller = self._poller
+        if poller is not None and poller.failure is not None:
+            return poller.failure
+        if self._hooks is not None and self._hooks.failure is not None:
+            return self._hooks.failure
+        if poller is not None and poller.is_alive() and not poller.healthy():
+            return "the poller has not finished a cycle in time"
+        return None
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -363,8 +377,13 @@ class Watcher:
                 self._start_poller()
             if self._mode == "poll":
                 self._stop.wait()
-        except Exception:
-            log.exception("the watcher stopped on an unexpected error", root=str(self.root))
+        except Exception as exc:
+            self._failure = f"{type(exc).__name__}: {exc}"[:500]
+            log.exception(
+                f"{self.root}: the watcher stopped on an unexpected error: {self._failure}",
+                root=str(self.root),
+                error=self._failure,
+            )
         finally:
             if self._stop.is_set():  # stop() may have run while the watches were being placed
                 self._stop_observer()
