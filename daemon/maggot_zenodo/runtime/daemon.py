@@ -215,6 +215,7 @@ class Daemon:
         if new.storage != old.storage:
             with contextlib.suppress(Exception):
                 self.watcher.stop()
+            runtime.storage_changed()
             self._start_watcher()  # its start-up scan reconciles the new tree
         log.info("configuration reloaded", changes=",".join(changes) or "none")
         if not self._awaiting_ready:
@@ -244,6 +245,7 @@ class Daemon:
         assert runtime is not None
         runtime.pool.start()
         runtime.settler.start()
+        runtime.ensure_baseline()  # before the watcher's scan, which reports every semaphore
         self._start_watcher()  # its start-up scan is the reconciliation scan
         ping_every = watchdog_interval()
         next_ping = time.monotonic()

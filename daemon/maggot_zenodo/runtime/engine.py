@@ -18,6 +18,7 @@ from typing import Any
 
 from maggot_zenodo.config import Config
 from maggot_zenodo.logs import get_logger
+from maggot_zenodo.runtime.baseline import ensure_baseline, needs_work
 from maggot_zenodo.runtime.scan import relative
 from maggot_zenodo.runtime.sdnotify import Notifier
 from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
@@ -97,6 +98,24 @@ class Runtime:
         )
         self.settler = Settler(config.storage.settle, self._settled, files_of=self._settle_files)
         self._previous_handlers: dict[int, Any] = {}
+        self._baseline_done = False
+
+    def ensure_baseline(self) -> None:
+        """Take the first-start baseline of the configured storage root if none was taken
+        (at start, after a reload onto a new root, or once a missing root appears)."""
+        if not self._baseline_done:
+            ensure_baseline(self.config, self.journal)
+            self._baseline_done = self.journal.storage_known(self.config.storage.root)
+
+    def storage_changed(self) -> None:
+        """A reload changed the storage settings: the new root may need its baseline."""
+        self._baseline_done = False
+        self.ensure_baseline()
+
+    def needs_work(self, folder: Path, fingerprint: str) -> bool:
+        """The journal's view: neither handled nor baselined."""
+        self.ensure_baseline()
+        return needs_work(self.journal, folder, fingerprint)
 
     def _settle_files(self, folder: Path) -> list[Path]:
         """What must stop changing before ``folder`` is published (read at each look, so a
@@ -140,7 +159,7 @@ class Runtime:
         semaphore as it is now was already handled (the watcher's scans report them all).
         False when there is nothing to do."""
         fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
-        if fingerprint is None or not self.journal.is_pending(folder, fingerprint):
+        if fingerprint is None or not self.needs_work(folder, fingerprint):
             return False
         log.debug("trigger", dataset=self.rel(folder), reason=reason)
         self.settler.add(folder)
@@ -149,7 +168,7 @@ class Runtime:
 
     def _settled(self, folder: Path) -> None:
         fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
-        if fingerprint is None or not self.journal.is_pending(folder, fingerprint):
+        if fingerprint is None or not self.needs_work(folder, fingerprint):
             self.record(SKIPPED)
             return
         log.info("queued", dataset=self.rel(folder), status="queued")
@@ -171,7 +190,7 @@ class Runtime:
         """One worker's run for ``folder``: the semaphore as it is now, published once."""
         rel = self.rel(folder)
         fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
-        if fingerprint is None or not self.journal.is_pending(folder, fingerprint):
+        if fingerprint is None or not self.needs_work(folder, fingerprint):
             log.info("nothing to do", dataset=rel, reason="semaphore gone or already handled")
             self.record(SKIPPED)
             return SKIP

@@ -23,6 +23,7 @@ def run_once(config: Config) -> int:
     try:
         runtime = Runtime(config, retries=False)
         runtime.install_signals(reload=False)
+        runtime.ensure_baseline()
         pending = list(pending_datasets(config, runtime.journal))
         for folder, reason in pending:
             log.info("pending", dataset=runtime.rel(folder), reason=reason)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from maggot_zenodo.state.watchtables import WatchTables
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
     id INTEGER PRIMARY KEY,
@@ -107,7 +109,7 @@ _COLUMNS = [f.name for f in fields(DatasetRow)]
 _UPDATABLE = set(_COLUMNS) - {"id", "zenodo_url", "account", "folder"}
 
 
-class Journal:
+class Journal(WatchTables):
     """The journal file at ``path`` (parent folders created); safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
