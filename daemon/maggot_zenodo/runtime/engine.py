@@ -28,9 +28,10 @@ from maggot_zenodo.watch.settle import Settler, declared_files
 
 SKIPPED = "skipped"
 SKIPPED = "skipped"
-# After shutdown_timeout the Publisher's stop event is set; jobs then get this long to
-# checkpoint before the process leaves anyway (the journal makes the rest resumable).
-STOP_GRACE = 10.0
+# At stop, the last fifth of shutdown_timeout (at most CHECKPOINT_MAX seconds) is left for jobs
+# to checkpoint after the Publisher's stop event; then the process leaves anyway (the journal
+# makes the rest resumable).
+CHECKPOINT_SHARE, CHECKPOINT_MAX = 0.2, 5.0
 # Zenodo unavailable or the network down: try again after 1 min, doubling up to 1 h.
 RETRY_BASE, RETRY_MAX = 60.0, 3600.0
 
@@ -236,27 +237,34 @@ class Runtime:
 
     # shutdown -----------------------------------------------------------------------------
     def drain(self, tick: Callable[[], object] | None = None) -> bool:
-        """Take no new work; let running jobs finish within shutdown_timeout, then stop them.
+        """Take no new work; let running jobs finish, then stop them: all within exactly
+        ``shutdown_timeout`` seconds (0.1.0 added a fixed 10 s on top).
 
+        The last part of the timeout (a fifth, at most CHECKPOINT_MAX) is for interrupted jobs
+        to checkpoint after the Publisher's stop event; a second signal interrupts at once.
         Returns True when every job ended (finished, or checkpointed after the stop event).
         """
         self.settler.stop()
         self.pool.close()
-        deadline = time.monotonic() + self.config.shutdown_timeout
+        timeout = max(0.0, self.config.shutdown_timeout)
+        deadline = time.monotonic() + timeout
+        stop_at = deadline - min(CHECKPOINT_MAX, timeout * CHECKPOINT_SHARE)
         signals_seen = self.stop_signals
-        while not self.pool.join(0.2):
+        while not self.pool.join(max(0.0, min(0.2, stop_at - time.monotonic()))):
             if tick is not None:
                 tick()
-            if time.monotonic() >= deadline or self.stop_signals > signals_seen:
+            if time.monotonic() >= stop_at or self.stop_signals > signals_seen:
                 break
         else:
             return True
+        waited = timeout - (deadline - time.monotonic())
         log.warning(
-            "uploads still running: interrupting them (they resume at the next start)",
+            f"stopping: uploads still running after {waited:.1f} s; interrupting them "
+            "(they resume at the next start)",
             shutdown_timeout=self.config.shutdown_timeout,
         )
         self.stop_publishing.set()
-        return self.pool.join(STOP_GRACE)
+        return self.pool.join(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
         self.stop_publishing.set()
