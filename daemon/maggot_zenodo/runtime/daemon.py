@@ -18,7 +18,7 @@ from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from maggot_zenodo.logs import get_logger, setup_logging
 from maggot_zenodo.runtime.engine import Runtime
 from maggot_zenodo.runtime.sdnotify import Notifier, watchdog_interval
-from maggot_zenodo.runtime.startup import acquire, refuse_bad_token
+from maggot_zenodo.runtime.startup import Held, hold, refuse_bad_token
 from maggot_zenodo.runtime.supervise import DIED, RESTART, WatcherSupervisor
 
 # While the watcher is still placing watches (or walking a slow NFS tree for the first
@@ -48,7 +48,8 @@ def config_changes(old: Config, new: Config) -> list[str]:
 
 
 class WatcherFailed(Exception):
-    """The watcher's thread ended before it was ever ready (the storage root, as str())."""
+    """The daemon must stop: the watcher ended before it was ever ready, or the storage's
+    lease was taken over (the message says which)."""
 
 
 class Daemon:
@@ -71,6 +72,7 @@ class Daemon:
         self._awaiting_since = time.monotonic()
         self._started = False  # the first READY=1 was sent
         self.supervisor = WatcherSupervisor()
+        self.held: Held | None = None
 
     # watcher and scan ---------------------------------------------------------------------
     def _start_watcher(self) -> None:
@@ -126,7 +128,8 @@ class Daemon:
             return True
         if not self.watcher.alive():
             if not self._started:
-                raise WatcherFailed(str(self.config.storage.root))
+                root = self.config.storage.root
+                raise WatcherFailed(f"{root}: the watcher stopped before it was ready")
             self._awaiting_ready = False  # a restarted watcher died again: supervise() acts
             return True
         self.notifier.status(self.starting_text())
@@ -225,9 +228,10 @@ class Daemon:
     def run(self) -> int:
         if refuse_bad_token(self.config):
             return EXIT_USAGE
-        lock = acquire(self.config)
-        if lock is None:
+        held = hold(self.config)
+        if held is None:
             return EXIT_FAILED
+        self.held = held
         try:
             self.runtime = Runtime(self.config, retries=True, notifier=self.notifier)
             self.runtime.install_signals(reload=True)
@@ -238,7 +242,7 @@ class Daemon:
                     self.watcher.stop()
             if self.runtime is not None:
                 self.runtime.close()
-            lock.release()
+            held.release()
 
     def _serve(self) -> int:
         runtime = self.runtime
@@ -263,6 +267,10 @@ class Daemon:
 
         failed: WatcherFailed | None = None
         while not runtime.stop_requested:
+            lost = self.held.keep() if self.held is not None else None
+            if lost is not None:
+                failed = WatcherFailed(lost)
+                break
             # A SIGHUP during a (re)start waits for READY: one state change at a time.
             if runtime.reload_requested and not self._awaiting_ready:
                 runtime.reload_requested = False
@@ -276,8 +284,8 @@ class Daemon:
             wait = READY_POLL if self._awaiting_ready else tick
             runtime.wakeup.wait(max(0.0, min(wait, next_ping - time.monotonic())) or wait)
         if failed is not None:
-            log.error("the watcher stopped before it was ready; exiting", root=str(failed))
-            self.notifier.stopping(f"failed: the watcher stopped on {failed}")
+            log.error(f"stopping: {failed}", error=str(failed))
+            self.notifier.stopping(f"failed: {failed}")
         else:
             log.info("stopping", shutdown_timeout=self.config.shutdown_timeout)
             self.notifier.stopping(f"stopping: {runtime.counts_text()}")

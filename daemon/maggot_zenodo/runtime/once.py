@@ -7,7 +7,7 @@ from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from maggot_zenodo.logs import get_logger
 from maggot_zenodo.runtime.engine import SKIPPED, Runtime
 from maggot_zenodo.runtime.scan import pending_datasets
-from maggot_zenodo.runtime.startup import acquire, refuse_bad_token
+from maggot_zenodo.runtime.startup import hold, refuse_bad_token
 
 log = get_logger("maggot_zenodo.runtime.once")
 
@@ -16,8 +16,8 @@ def run_once(config: Config) -> int:
     """Publish every dataset awaiting processing, then exit: 0 when all succeeded, else 1."""
     if refuse_bad_token(config):
         return EXIT_USAGE
-    lock = acquire(config)
-    if lock is None:
+    held = hold(config)
+    if held is None:
         return EXIT_FAILED
     runtime: Runtime | None = None
     try:
@@ -34,6 +34,10 @@ def run_once(config: Config) -> int:
                 runtime.record(SKIPPED)  # handled meanwhile (or its semaphore went)
         interrupted = False
         while runtime.outcome_counts().total() < len(pending):
+            lost = held.keep()
+            if lost is not None:
+                log.error(f"stopping: {lost}", error=lost)
+                runtime.stop_requested = True
             if runtime.stop_requested:
                 interrupted = True
                 runtime.drain()
@@ -51,4 +55,4 @@ def run_once(config: Config) -> int:
         if runtime is not None:
             runtime.pool.close()
             runtime.close()
-        lock.release()
+        held.release()

@@ -1,12 +1,15 @@
-"""Checks made before a daemon or a ``run --once`` takes any work: the token, the lock."""
+"""Checks made before a daemon or a ``run --once`` takes any work: the token, the state file's
+lock, and the storage's lease (kept while the process runs)."""
 
 from __future__ import annotations
 
 import sys
+import time
 
 from maggot_zenodo.config import Config
 from maggot_zenodo.lock import AlreadyRunning, InstanceLock
 from maggot_zenodo.logs import get_logger
+from maggot_zenodo.runtime.lease import Lease, LeaseHeld
 
 log = get_logger("maggot_zenodo.runtime.startup")
 
@@ -44,3 +47,60 @@ def acquire(config: Config) -> InstanceLock | None:
         print(f"maggot-zenodo: {exc}", file=sys.stderr, flush=True)
         return None
     return lock
+
+
+class Held:
+    """The state file's lock and the storage's lease, for as long as this process works."""
+
+    def __init__(self, lock: InstanceLock, lease: Lease) -> None:
+        self.lock, self.lease = lock, lease
+        self._io_logged = False
+
+    def keep(self) -> str | None:
+        """Renew the lease when due, or take it once the storage root is there; returns why
+        this process must stop (another daemon took the storage), else None."""
+        lease = self.lease
+        try:
+            if not lease.held:
+                if lease.root.is_dir() and lease.due():
+                    lease.acquire()
+                return None
+            if not lease.due():
+                return None
+            holder = lease.renew()
+        except LeaseHeld as exc:
+            return str(exc)
+        except OSError as exc:
+            lease.renewed_at = time.monotonic()  # try again one interval later
+            if not self._io_logged:
+                why = exc.strerror or str(exc)
+                log.warning(f"{lease.path}: cannot write the lease file: {why}", error=why)
+                self._io_logged = True
+            return None
+        self._io_logged = False
+        if holder is not None:
+            now = time.time()
+            return (
+                f"{lease.path}: lease taken over by another maggot-zenodo ({holder.describe(now)})"
+            )
+        return None
+
+    def release(self) -> None:
+        self.lease.release()
+        self.lock.release()
+
+
+def hold(config: Config) -> Held | None:
+    """Lock the state file, then take the storage's lease; None (with one line on stderr
+    naming the holder and the fix) when another daemon has either."""
+    lock = acquire(config)
+    if lock is None:
+        return None
+    held = Held(lock, Lease(config.storage.root, config.storage.lease_interval, config.state))
+    problem = held.keep()
+    if problem is not None:
+        log.error(f"refusing to start: {problem}", error=problem)
+        print(f"maggot-zenodo: {problem}", file=sys.stderr, flush=True)
+        lock.release()
+        return None
+    return held
