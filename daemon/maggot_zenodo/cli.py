@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("validate", help="check the configuration file and exit"))
 
+    rty = with_config(
+        sub.add_parser("retry", help="run datasets again without touching their semaphore")
+    )
+    rty.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path, nargs="*")
+    rty.add_argument("--failed", action="store_true", help="every dataset that failed")
+    rty.add_argument(
+        "--now", action="store_true", help="without a running daemon, publish from here"
+    )
+
     emu = sub.add_parser("emulator", help="run a local Zenodo emulator (tests, demos, trials)")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -132,6 +141,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    from maggot_zenodo.commands import retry
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    return retry.run(config, args.dataset_dir, failed=args.failed, now=args.now)
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from maggot_zenodo.emulator import main as emulator_main
 
@@ -145,6 +162,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan,
     "status": cmd_status,
     "validate": cmd_validate,
+    "retry": cmd_retry,
     "emulator": cmd_emulator,
 }
 

@@ -20,6 +20,7 @@ from maggot_zenodo.runtime.engine import Runtime
 from maggot_zenodo.runtime.sdnotify import Notifier, watchdog_interval
 from maggot_zenodo.runtime.startup import Held, hold, refuse_bad_token
 from maggot_zenodo.runtime.supervise import DIED, RESTART, WatcherSupervisor
+from maggot_zenodo.state import spool
 
 # While the watcher is still placing watches (or walking a slow NFS tree for the first
 # time), systemd's start timeout is pushed back by this much at every tick, for at most
@@ -267,6 +268,8 @@ class Daemon:
 
         failed: WatcherFailed | None = None
         while not runtime.stop_requested:
+            for folder in spool.take(spool.spool_dir(self.config.state)):
+                runtime.retry(folder)
             lost = self.held.keep() if self.held is not None else None
             if lost is not None:
                 failed = WatcherFailed(lost)

@@ -100,6 +100,7 @@ class Runtime:
         self.settler = Settler(config.storage.settle, self._settled, files_of=self._settle_files)
         self._previous_handlers: dict[int, Any] = {}
         self._baseline_done = False
+        self._forced: set[Path] = set()  # folders a retry was asked for
 
     def ensure_baseline(self) -> None:
         """Take the first-start baseline of the configured storage root if none was taken
@@ -167,9 +168,35 @@ class Runtime:
         self.wakeup.set()
         return True
 
-    def _settled(self, folder: Path) -> None:
+    def wanted(self, folder: Path) -> tuple[bool, str | None]:
+        """Whether ``folder`` is to be published now (a request, or a retry asked for), and
+        its semaphore's fingerprint (None: no semaphore)."""
         fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
-        if fingerprint is None or not self.needs_work(folder, fingerprint):
+        with self._outcomes_lock:
+            if folder in self._forced:
+                return True, fingerprint
+        return fingerprint is not None and self.needs_work(folder, fingerprint), fingerprint
+
+    def retry(self, folder: Path) -> bool:
+        """``maggot-zenodo retry``: run ``folder`` again, whatever the journal says of its
+        semaphore. False (logged) when it is not a dataset folder below the storage root."""
+        root = self.config.storage.root.absolute()
+        folder = Path(folder)
+        if not folder.is_dir() or (folder != root and root not in folder.parents):
+            log.warning(
+                f"{folder}: retry refused: not a folder below the storage root {root}",
+                dataset=str(folder),
+            )
+            return False
+        log.info(f"{self.rel(folder)}: retry requested", dataset=self.rel(folder))
+        with self._outcomes_lock:
+            self._forced.add(folder)
+        self.settler.add(folder)
+        self.wakeup.set()
+        return True
+
+    def _settled(self, folder: Path) -> None:
+        if not self.wanted(folder)[0]:
             self.record(SKIPPED)
             return
         log.info("queued", dataset=self.rel(folder), status="queued")
@@ -190,8 +217,10 @@ class Runtime:
     def _job(self, folder: Path) -> str:
         """One worker's run for ``folder``: the semaphore as it is now, published once."""
         rel = self.rel(folder)
-        fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
-        if fingerprint is None or not self.needs_work(folder, fingerprint):
+        wanted, fingerprint = self.wanted(folder)
+        with self._outcomes_lock:
+            self._forced.discard(folder)  # this run is the retry asked for
+        if not wanted:
             log.info("nothing to do", dataset=rel, reason="semaphore gone or already handled")
             self.record(SKIPPED)
             return SKIP
