@@ -255,11 +255,21 @@ class Runtime:
         return FAILED
 
     def counts_text(self) -> str:
+        """STATUS's counts, about datasets (not jobs): what is in flight from the pool, the
+        rest from the journal, so the figures survive a restart (#11 §3)."""
         c = self.pool.counts()
+        journal = self.journal.dataset_counts()
+        draft, published = journal.get("draft", 0), journal.get("published", 0)
+        done = draft + published
         settling = self.settler.count()
         parts = [f"{settling} settling"] if settling else []
-        parts += [f"{c.queued} queued", f"{c.running} publishing", f"{c.done} done"]
-        parts.append(f"{c.failed} failed")
+        parts += [f"{c.queued} queued", f"{c.running} publishing", f"{done} done"]
+        failed = f"{journal.get('failed', 0)} failed"
+        if done:
+            failed += f" ({draft} draft, {published} published)"
+        parts.append(failed)
+        if journal.get("baselined"):
+            parts.append(f"{journal['baselined']} baselined")
         if c.retrying:
             parts.append(f"{c.retrying} waiting to retry")
         return ", ".join(parts)
