@@ -73,6 +73,9 @@ class Hooks:
     on_watch_limit: Callable[[str], None]
     on_overflow: Callable[[], None]
     watch_limit_hit: bool = field(default=False, init=False)
+    #: The semaphore's name, and (while not None) the semaphores seen placing the watches.
+    semaphore: str = ""
+    found: list[str] | None = field(default=None, init=False)
     #: Why an emitter thread died ("RecursionError: ..."), for the watcher's error line.
     failure: str | None = field(default=None, init=False)
 
@@ -97,18 +100,22 @@ def _watch_count(emitter: object) -> int:
     return len(group._active_callbacks_by_watch) if group is not None else 0
 
 
-def subfolders(folder: bytes, rule: FolderRule) -> list[bytes]:
+def subfolders(
+    folder: bytes, rule: FolderRule, semaphore: bytes = b"", found: list[str] | None = None
+) -> list[bytes]:
     """The subfolders of ``folder`` that ``rule`` admits (symlinks not followed); [] when it
-    cannot be listed (vanished, unreadable: the rescans cover it)."""
+    cannot be listed (vanished, unreadable: the rescans cover it). With ``found``, the path of
+    the semaphore is appended to it when the folder holds one (a file or a symlink)."""
     out: list[bytes] = []
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
                 try:
-                    if entry.is_dir(follow_symlinks=False) and rule.admits_child(
-                        os.fsdecode(entry.path)
-                    ):
-                        out.append(entry.path)
+                    if entry.is_dir(follow_symlinks=False):
+                        if rule.admits_child(os.fsdecode(entry.path)):
+                            out.append(entry.path)
+                    elif found is not None and entry.name == semaphore:
+                        found.append(os.fsdecode(entry.path))
                 except OSError:
                     continue
     except OSError:
@@ -151,13 +158,17 @@ class SemaphoreGroup(InotifyWatchGroup):
         self._add_callback(path)
         if not self.is_recursive or not os.path.isdir(path):
             return
-        stack = subfolders(path, self.rule)
+        # Each folder is listed after its watch is placed, so the listing may also serve as
+        # the start-up scan (hooks.found): what appears later raises an event.
+        hooks, rule = self.hooks, self.rule
+        sem = os.fsencode(hooks.semaphore)
+        stack = subfolders(path, rule, sem, hooks.found)
         while stack:
             folder = stack.pop()
-            if self.hooks.watch_limit_hit:
+            if hooks.watch_limit_hit:
                 return
             self._add_callback(folder)
-            stack.extend(subfolders(folder, self.rule))
+            stack.extend(subfolders(folder, rule, sem, hooks.found))
 
     def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
         # Parents before children, as watchdog's top-down os.walk, but without recursion.

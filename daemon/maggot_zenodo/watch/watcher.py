@@ -197,6 +197,25 @@ class Watcher:
             seconds=round(time.monotonic() - started, 3),
         )
 
+    def _start_scan(self) -> None:
+        """Report what placing the watches found: every folder was listed after its watch
+        was placed, so nothing created since is missed, and no second walk is needed."""
+        hooks = self._hooks
+        assert hooks is not None  # _start_observer() made them
+        found, hooks.found = (hooks.found or []), None
+        started = time.monotonic()
+        for path in found:
+            if self._stop.is_set():
+                return
+            self._report(path, "scan", force=True)
+        self.stats["rescans"] += 1
+        log.info(
+            "rescan done",
+            why="start",
+            semaphores=len(found),
+            seconds=round(time.monotonic() - started, 3),
+        )
+
     def _scan_arrivals(self, folders: set[str]) -> None:
         # A folder whose ancestor is also queued is covered by the ancestor's scan.
         for folder in sorted(folders):
@@ -222,9 +241,16 @@ class Watcher:
         log.warning("inotify queue overflowed: events were lost, rescanning")
         self._requests.put(("rescan", "overflow"))
 
-    def _start_observer(self) -> bool:
-        """Place the watches; False when the watch limit forces polling."""
-        self._hooks = Hooks(on_watch_limit=self._on_watch_limit, on_overflow=self._on_overflow)
+    def _start_observer(self, *, collect: bool = False) -> bool:
+        """Place the watches; False when the watch limit forces polling. ``collect``: note the
+        semaphores seen on the way, for ``_start_scan``."""
+        self._hooks = Hooks(
+            on_watch_limit=self._on_watch_limit,
+            on_overflow=self._on_overflow,
+            semaphore=self.semaphore,
+        )
+        if collect:
+            self._hooks.found = []  # the placement walk doubles as the start-up scan
         handler = SemaphoreHandler(
             self.semaphore,
             on_semaphore=lambda p: self._report(p, "inotify"),
@@ -275,7 +301,7 @@ class Watcher:
             self._start_poller()
             return
         try:
-            placed = self._start_observer()
+            placed = self._start_observer(collect=True)
         except OSError as exc:
             log.error(
                 "inotify cannot watch the storage root, falling back to polling",
@@ -288,7 +314,7 @@ class Watcher:
         if not placed:
             self._fall_back_to_polling()
             return
-        self._full_scan("start")
+        self._start_scan()
         self._ready.set()
         last_rescan = time.monotonic()
         root_lost_logged = False
