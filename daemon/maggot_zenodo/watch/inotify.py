@@ -101,18 +101,24 @@ def _watch_count(emitter: object) -> int:
 
 
 def subfolders(
-    folder: bytes, rule: FolderRule, semaphore: bytes = b"", found: list[str] | None = None
+    folder: bytes,
+    rule: FolderRule,
+    semaphore: bytes = b"",
+    found: list[str] | None = None,
+    depth: int | None = None,
 ) -> list[bytes]:
-    """The subfolders of ``folder`` that ``rule`` admits (symlinks not followed); [] when it
-    cannot be listed (vanished, unreadable: the rescans cover it). With ``found``, the path of
-    the semaphore is appended to it when the folder holds one (a file or a symlink)."""
+    """The subfolders of ``folder`` (``depth`` levels below the root, computed when not
+    given) that ``rule`` admits, symlinks not followed; [] when it cannot be listed (vanished,
+    unreadable: the rescans cover it). With ``found``, the path of the semaphore is appended
+    to it when the folder holds one (a file or a symlink)."""
+    child = (rule.depth(os.fsdecode(folder)) if depth is None else depth) + 1
     out: list[bytes] = []
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if rule.admits_child(os.fsdecode(entry.path)):
+                        if rule.admits_entry(os.fsdecode(entry.name), child, entry.path):
                             out.append(entry.path)
                     elif found is not None and entry.name == semaphore:
                         found.append(os.fsdecode(entry.path))
@@ -162,13 +168,15 @@ class SemaphoreGroup(InotifyWatchGroup):
         # the start-up scan (hooks.found): what appears later raises an event.
         hooks, rule = self.hooks, self.rule
         sem = os.fsencode(hooks.semaphore)
-        stack = subfolders(path, rule, sem, hooks.found)
+        top = rule.depth(os.fsdecode(path))
+        stack = [(sub, top + 1) for sub in subfolders(path, rule, sem, hooks.found, top)]
         while stack:
-            folder = stack.pop()
+            folder, depth = stack.pop()
             if hooks.watch_limit_hit:
                 return
             self._add_callback(folder)
-            stack.extend(subfolders(folder, rule, sem, hooks.found))
+            below = subfolders(folder, rule, sem, hooks.found, depth)
+            stack.extend((sub, depth + 1) for sub in below)
 
     def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
         # Parents before children, as watchdog's top-down os.walk, but without recursion.

@@ -93,12 +93,19 @@ class FolderRule:
 
         Too deep: logged once (``note_too_deep``) and False. Excluded: False, silently.
         """
-        name = os.path.basename(path)
-        rel = path[len(self.root) + 1 :] if self.root != "/" else path[1:]
-        if self._excluded(name, rel):
+        return self.admits_entry(os.path.basename(path), self.depth(path), path)
+
+    def admits_entry(self, name: str, depth: int, path: str | bytes) -> bool:
+        """``admits_child`` for a walker that knows the entry's name and depth (the hot path:
+        the full path is decoded only when a path glob or the depth bound needs it)."""
+        if self._names is not None and self._names.match(name):
             return False
-        if self.depth(path) > self.max_depth:
-            note_too_deep(self, os.path.dirname(path))
+        if self._paths is not None:
+            full = os.fsdecode(path)
+            if self._paths.match(full[len(self.root) + 1 :] if self.root != "/" else full[1:]):
+                return False
+        if depth > self.max_depth:
+            note_too_deep(self, os.path.dirname(os.fsdecode(path)))
             return False
         return True
 

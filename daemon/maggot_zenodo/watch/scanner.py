@@ -28,12 +28,13 @@ def list_folder(folder: str, semaphore: str, rule: FolderRule) -> tuple[list[str
     a regular file or a symlink; None when it vanished or cannot be listed (logged)."""
     subdirs: list[str] = []
     has_semaphore = False
+    depth = rule.depth(folder) + 1
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if rule.admits_child(entry.path):
+                        if rule.admits_entry(entry.name, depth, entry.path):
                             subdirs.append(entry.path)
                     elif entry.name == semaphore and (
                         entry.is_file(follow_symlinks=False) or entry.is_symlink()
