@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from service_support import (
     DaemonProcess,
     Emulator,
@@ -125,3 +127,33 @@ def test_a_second_daemon_on_the_same_storage_is_refused(tmp_path: Path, emulator
     assert len(emulator.depositions()) == 1
     again = run_cli("run", "--once", "--config", str(second_config), timeout=60)
     assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_a_reload_onto_another_root_moves_the_lease_or_is_refused(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    config = write_config(tmp_path, emulator.url)
+    other, taken = tmp_path / "other", tmp_path / "taken"
+    other.mkdir()
+    taken.mkdir()
+    foreign_lease(taken, age=1)  # another host serves this one
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        daemon.wait_log("watcher ready")
+        assert (tmp_path / "storage" / LEASE_NAME).exists()
+        data = yaml.safe_load(config.read_text())
+        data["storage"]["root"] = str(taken)
+        config.write_text(yaml.safe_dump(data))
+        daemon.signal(signal.SIGHUP)
+        refused = daemon.wait_log_matching("reload refused: storage ")
+        assert "host nas-host-2, pid 4242" in refused["event"]
+        assert (tmp_path / "storage" / LEASE_NAME).exists()  # still ours
+        data["storage"]["root"] = str(other)
+        config.write_text(yaml.safe_dump(data))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_log("configuration reloaded")
+        wait_for(lambda: (other / LEASE_NAME).exists(), 10, "the lease on the new root")
+        assert not (tmp_path / "storage" / LEASE_NAME).exists()
+    finally:
+        assert daemon.stop() == 0
+    assert not (other / LEASE_NAME).exists()

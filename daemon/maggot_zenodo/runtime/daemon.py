@@ -205,6 +205,15 @@ class Daemon:
                 requested=str(new.state),
             )
             new = dataclasses.replace(new, state=old.state)
+        moved = (new.storage.root, new.storage.lease_interval) != (
+            old.storage.root,
+            old.storage.lease_interval,
+        )
+        problem = self.held.move(new) if moved and self.held is not None else None
+        if problem is not None:
+            log.error(f"reload refused: {problem}", error=problem)
+            self.notifier.ready(self.status_text())
+            return
         changes = config_changes(old, new)
         if new.log_level != old.log_level:
             setup_logging(new.log_level)

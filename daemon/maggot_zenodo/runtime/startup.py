@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from maggot_zenodo.config import Config
 from maggot_zenodo.lock import AlreadyRunning, InstanceLock
 from maggot_zenodo.logs import get_logger
-from maggot_zenodo.runtime.lease import Lease, LeaseHeld
+from maggot_zenodo.runtime.lease import STALE_FACTOR, Lease, LeaseHeld
 
 log = get_logger("maggot_zenodo.runtime.startup")
 
@@ -83,6 +84,25 @@ class Held:
             return (
                 f"{lease.path}: lease taken over by another maggot-zenodo ({holder.describe(now)})"
             )
+        return None
+
+    def move(self, config: Config) -> str | None:
+        """A reload onto another storage root: take its lease, then give up the old one.
+        Returns why not (the new storage is another daemon's), else None."""
+        if Path(config.storage.root) == self.lease.root:  # only the period changed
+            self.lease.interval = config.storage.lease_interval
+            self.lease.stale_after = STALE_FACTOR * self.lease.interval
+            return None
+        lease = Lease(config.storage.root, config.storage.lease_interval, config.state)
+        try:
+            if lease.root.is_dir():
+                lease.acquire()
+        except LeaseHeld as exc:
+            return str(exc)
+        except OSError:
+            pass  # keep() takes it at a later tick
+        self.lease.release()
+        self.lease = lease
         return None
 
     def release(self) -> None:
