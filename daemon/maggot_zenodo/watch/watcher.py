@@ -26,6 +26,7 @@ from typing import Any
 from ..logs import get_logger
 from ..semaphore import is_symlink_semaphore, semaphore_fingerprint
 from .fstype import choose_mode
+from .limits import read_watch_limit, watch_limit_message
 from .poller import Poller
 from .rules import FolderRule
 from .scanner import find_semaphores
@@ -39,27 +40,7 @@ else:
 
 log = get_logger(__name__)
 
-MAX_USER_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
 _TICK = 1.0  # how often the maintenance thread checks health and timers
-
-
-def read_watch_limit(path: Path = MAX_USER_WATCHES) -> int | None:
-    """The current inotify watch limit per user, if readable."""
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def watch_limit_message(limit: int | None, folders_hint: int | None = None) -> str:
-    """What a sysadmin must do when inotify runs out of watches (pure, for the log line)."""
-    current = str(limit) if limit is not None else "unknown"
-    wanted = max(524288, 2 * (limit or 0), 2 * (folders_hint or 0))
-    return (
-        f"inotify watch limit reached (fs.inotify.max_user_watches = {current}); "
-        f"falling back to polling. Raise it: sysctl -w fs.inotify.max_user_watches={wanted} "
-        f"and persist it in /etc/sysctl.d/"
-    )
 
 
 class Watcher:
