@@ -52,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     val = with_config(sub.add_parser("validate", help="check the configuration file and exit"))
     val.add_argument("--online", action="store_true", help="also ask Zenodo to accept the token")
 
+    rty = with_config(
+        sub.add_parser("retry", help="run datasets again without touching their semaphore")
+    )
+    rty.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path, nargs="*")
+    rty.add_argument("--failed", action="store_true", help="every dataset that failed")
+    rty.add_argument(
+        "--now", action="store_true", help="without a running daemon, publish from here"
+    )
+
     _add_emulator(sub)
     return parser
 
@@ -161,6 +170,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return validate.run(_load(args), online=args.online)
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    from maggot_zenodo.commands import retry
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    return retry.run(config, args.dataset_dir, failed=args.failed, now=args.now)
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from maggot_zenodo.emulator import main as emulator_main
 
@@ -174,6 +191,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan,
     "status": cmd_status,
     "validate": cmd_validate,
+    "retry": cmd_retry,
     "emulator": cmd_emulator,
 }
 

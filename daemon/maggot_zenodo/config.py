@@ -54,6 +54,11 @@ class StorageConfig:
     poll_interval: float = 30.0
     settle: float = 5.0
     rescan_interval: float = 3600.0
+    # Added by the watch engineer (#9, #15): what is never looked into, what semaphores already
+    # there at first start mean, and how often the storage's lease file is renewed.
+    exclude: tuple[str, ...] = ()
+    existing: str = "ignore"
+    lease_interval: float = 30.0
 
 
 @dataclass(frozen=True)

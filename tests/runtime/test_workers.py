@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool, backoff_delay
+from maggot_zenodo.backoff import exponential
+from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
 
 
 def wait_for(predicate, timeout: float = 5.0) -> None:
@@ -153,7 +154,7 @@ def test_retryable_failures_back_off_then_succeed() -> None:
 
 
 def test_backoff_delay_doubles_up_to_the_maximum() -> None:
-    assert [backoff_delay(n, 60, 3600) for n in range(1, 9)] == [
+    assert [exponential(n, 60, 3600) for n in range(1, 9)] == [
         60,
         120,
         240,

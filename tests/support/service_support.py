@@ -96,6 +96,9 @@ def write_config(tmp: Path, url: str, **overrides: Any) -> Path:
             "watch": "inotify",
             "poll_interval": 0.5,
             "settle": 0.2,
+            # Most service tests drop semaphores before the daemon starts and expect them
+            # published (0.1.0's behaviour); the baseline tests set "ignore" (the default).
+            "existing": "publish",
         },
         "zenodo": {"url": url, "token": {"env": "ZENODO_TOKEN"}, "publish": False},
         "state": str(tmp / "state" / "state.db"),
@@ -177,6 +180,7 @@ class NotifySocket:
         self.sock.bind(str(path))
         self.sock.settimeout(0.1)
         self.messages: list[str] = []
+        self.stamped: list[tuple[float, str]] = []  # (time.monotonic() at arrival, message)
         self._closed = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -184,7 +188,9 @@ class NotifySocket:
     def _read(self) -> None:
         while not self._closed.is_set():
             try:
-                self.messages.append(self.sock.recv(65536).decode())
+                message = self.sock.recv(65536).decode()
+                self.stamped.append((time.monotonic(), message))
+                self.messages.append(message)
             except TimeoutError:
                 continue
             except OSError:
@@ -252,6 +258,20 @@ class DaemonProcess:
             return hits[0] if hits else None
 
         return wait_for(found, timeout, f"log {event!r} {fields}")
+
+    def wait_log_matching(self, text: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The first record whose message contains ``text`` (messages name their subject)."""
+
+        def found() -> dict[str, Any] | None:
+            hits = [r for r in self.records() if text in str(r.get("event", ""))]
+            if not hits and self.proc.poll() is not None:
+                raise AssertionError(
+                    f"daemon exited ({self.proc.returncode}) before logging {text!r}:\n"
+                    + self.log_path.read_text(errors="replace")[-3000:]
+                )
+            return hits[0] if hits else None
+
+        return wait_for(found, timeout, f"a log line with {text!r}")
 
     def signal(self, signum: int = signal.SIGTERM) -> None:
         os.kill(self.proc.pid, signum)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -64,11 +65,43 @@ def running(
     *,
     poll_interval: float = 0.05,
     rescan_interval: float = 0,
+    exclude: tuple[str, ...] = (),
 ) -> Iterator[Watcher]:
-    watcher = Watcher(root, SEM, mode, poll_interval, rescan_interval, recorder)
+    watcher = Watcher(root, SEM, mode, poll_interval, rescan_interval, recorder, exclude=exclude)
     watcher.start()
     try:
         assert watcher.wait_ready(30), "watcher never became ready"
         yield watcher
     finally:
         watcher.stop()
+
+
+def deep_tree(base: Path, levels: int, name: str = "d") -> Path:
+    """``base/d/d/.../d`` ``levels`` deep, made one mkdir at a time (``os.makedirs`` recurses);
+    returns the deepest folder."""
+    path = os.fspath(base)
+    os.makedirs(path, exist_ok=True)
+    for _ in range(levels):
+        path = os.path.join(path, name)
+        os.mkdir(path)
+    return Path(path)
+
+
+def remove_tree(top: Path) -> None:
+    """Remove ``top`` and everything below without recursion (``shutil.rmtree`` recurses in
+    Python 3.11 and fails on a 1000-deep tree)."""
+    if not top.exists():
+        return
+    stack = [(os.fspath(top), False)]
+    while stack:
+        folder, listed = stack.pop()
+        if listed:
+            os.rmdir(folder)
+            continue
+        stack.append((folder, True))
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, False))
+                else:
+                    os.unlink(entry.path)

@@ -15,7 +15,7 @@ from maggot_zenodo.watch.fstype import (
     network_mounts_below,
     parse_mountinfo,
 )
-from maggot_zenodo.watch.watcher import watch_limit_message
+from maggot_zenodo.watch.limits import watch_limit_message
 
 MOUNTINFO = """\
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw

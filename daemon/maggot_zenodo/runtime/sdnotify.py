@@ -7,6 +7,7 @@ without the library. Without ``$NOTIFY_SOCKET`` (not started by systemd) every c
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import threading
@@ -15,8 +16,8 @@ from collections.abc import Callable, Mapping
 
 
 def _library_notify() -> Callable[[str], bool] | None:
-    try:
-        from systemd import daemon  # optional dependency
+    try:  # optional dependency, without type stubs: imported by name, so mypy sees a module
+        daemon = importlib.import_module("systemd.daemon")
     except ImportError:
         return None
     return lambda message: bool(daemon.notify(message))

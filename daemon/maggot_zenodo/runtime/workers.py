@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from maggot_zenodo import backoff
 from maggot_zenodo.logs import get_logger
 
 DONE, FAILED, RETRY, SKIP = "done", "failed", "retry", "skip"
@@ -35,11 +36,6 @@ class Counts:
     retrying: int = 0
     done: int = 0
     failed: int = 0
-
-
-def backoff_delay(attempt: int, base: float, maximum: float) -> float:
-    """Delay before retry number ``attempt`` (1, 2, ...): base, 2×base, 4×base, ... ≤ maximum."""
-    return min(maximum, base * (2 ** max(0, attempt - 1)))
 
 
 class WorkerPool:
@@ -237,7 +233,7 @@ class WorkerPool:
                 self._again.discard(folder)
                 self._queue[folder] = None
             elif result == RETRY:
-                delay = backoff_delay(attempt, self._retry_base, self._retry_max)
+                delay = backoff.exponential(attempt, self._retry_base, self._retry_max)
                 due = self._clock() + delay
                 self._retry_at[folder] = due
                 heapq.heappush(self._retry_heap, (due, str(folder), folder))

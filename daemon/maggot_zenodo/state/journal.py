@@ -22,6 +22,7 @@ from typing import Any
 from maggot_zenodo.state.health import StateError, state_error
 
 __all__ = ["DatasetRow", "Journal", "StateError"]
+from maggot_zenodo.state.watchtables import WatchTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -116,7 +117,7 @@ _COLUMNS = [f.name for f in fields(DatasetRow)]
 _UPDATABLE = set(_COLUMNS) - {"id", "zenodo_url", "account", "folder"}
 
 
-class Journal:
+class Journal(WatchTables):
     """The journal file at ``path`` (parent folders created); safe to share between threads."""
 
     def __init__(self, path: Path) -> None:

@@ -11,7 +11,12 @@ Three changes to watchdog 7's own emitter, made by subclassing it:
   watch limit): here it is reported, so the watcher can fall back to polling instead of
   going blind on part of the tree;
 * an IN_Q_OVERFLOW (events lost) is reported after watchdog has re-placed its watches, so
-  the watcher can rescan.
+  the watcher can rescan;
+* watchdog places recursive watches with ``os.walk``, which recurses in Python 3.11: a folder
+  nested ~1000 levels deep raised RecursionError, at start (the daemon exited) or in the
+  emitter thread (which died, the daemon looking healthy). Here the walks are loops over an
+  explicit stack and enter only what the ``FolderRule`` admits (no snapshot or recycle bin,
+  nothing deeper than ``rules.MAX_DEPTH``); an emitter that dies all the same reports why.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -33,7 +39,12 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
-from watchdog.observers.inotify_c import InotifyConstants, Mask
+from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, Mask, WatchDescriptor
+
+from ..logs import get_logger
+from .rules import FolderRule
+
+log = get_logger(__name__)
 
 EVENT_FILTER: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -62,65 +73,184 @@ class Hooks:
     on_watch_limit: Callable[[str], None]
     on_overflow: Callable[[], None]
     watch_limit_hit: bool = field(default=False, init=False)
+    #: The semaphore's name, and (while not None) the semaphores seen placing the watches.
+    semaphore: str = ""
+    found: list[str] | None = field(default=None, init=False)
+    #: Why an emitter thread died ("RecursionError: ..."), for the watcher's error line.
+    failure: str | None = field(default=None, init=False)
 
 
-def build_observer(hooks: Hooks) -> InotifyObserver:
-    """An inotify observer whose emitters report watch-limit errors and queue overflows."""
+class SemaphoreObserver(InotifyObserver):
+    """An inotify observer that can count its watches and say whether its emitters live."""
 
-    class _Group(InotifyWatchGroup):
-        def _add_callback(self, path: bytes) -> None:
-            if hooks.watch_limit_hit and path != self.path:
-                return  # no use trying 100 000 more: the watcher is switching to polling
-            fd = self._inotify_fd
-            try:
-                # watchdog's add_callback() warns when the folder is already ours (a
-                # `mkdir -p` reports each level twice) and builds that warning from the repr
-                # of every watched path: O(folders) per new folder. Register directly.
-                with fd._lock:
-                    watch = fd._get_or_create_watch(path, self.event_mask)
-                    watch.callbacks[self._id] = self._callback
-                wd = watch.wd
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC and not hooks.watch_limit_hit:
-                    hooks.watch_limit_hit = True
-                    hooks.on_watch_limit(os.fsdecode(path))
-                if path == self.path:
-                    raise
-                return  # vanished or unreadable meanwhile: the rescans cover it
-            self._active_callbacks_by_path[path] = wd
-            self._active_callbacks_by_watch[wd] = path
+    def __init__(self, emitter_class: type[InotifyEmitter]) -> None:
+        super().__init__()
+        self._emitter_class = emitter_class
 
-        def on_queue_overflow(self) -> None:
-            super().on_queue_overflow()
-            hooks.on_overflow()
+    def watch_count(self) -> int:
+        return sum(_watch_count(e) for e in list(self.emitters))
 
-    class _Emitter(InotifyEmitter):
-        def on_thread_start(self) -> None:
-            self._inotify = _Group(
-                self._inotify_fd,
-                os.fsencode(self.watch.path),
-                is_recursive=self.watch.is_recursive,
-                event_mask=EVENT_MASK,
-                follow_symlink=False,
+    def emitters_alive(self) -> bool:
+        emitters = list(self.emitters)
+        return bool(emitters) and all(e.is_alive() for e in emitters)
+
+
+def _watch_count(emitter: object) -> int:
+    group = getattr(emitter, "_inotify", None)  # watchdog's emitter keeps its group there
+    return len(group._active_callbacks_by_watch) if group is not None else 0
+
+
+def subfolders(
+    folder: bytes,
+    rule: FolderRule,
+    semaphore: bytes = b"",
+    found: list[str] | None = None,
+    depth: int | None = None,
+) -> list[bytes]:
+    """The subfolders of ``folder`` (``depth`` levels below the root, computed when not
+    given) that ``rule`` admits, symlinks not followed; [] when it cannot be listed (vanished,
+    unreadable: the rescans cover it). With ``found``, the path of the semaphore is appended
+    to it when the folder holds one (a file or a symlink)."""
+    child = (rule.depth(os.fsdecode(folder)) if depth is None else depth) + 1
+    out: list[bytes] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if rule.admits_entry(os.fsdecode(entry.name), child, entry.path):
+                            out.append(entry.path)
+                    elif found is not None and entry.name == semaphore:
+                        found.append(os.fsdecode(entry.path))
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    return out
+
+
+def _created_events(folder: bytes, wd: WatchDescriptor, rule: FolderRule) -> list[InotifyEvent]:
+    """IN_CREATE events for the entries of ``folder`` (watched as ``wd``), as watchdog
+    simulates for a folder that arrived with content."""
+    events: list[InotifyEvent] = []
+    dir_mask = Mask(InotifyConstants.IN_CREATE | InotifyConstants.IN_ISDIR)
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if rule.admits_child(os.fsdecode(entry.path)):
+                            events.append(InotifyEvent(wd, dir_mask, 0, entry.name))
+                    else:
+                        events.append(InotifyEvent(wd, InotifyConstants.IN_CREATE, 0, entry.name))
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    return events
+
+
+class SemaphoreGroup(InotifyWatchGroup):
+    """watchdog's watch group with iterative, rule-bounded placement and reported failures;
+    ``build_observer`` binds ``hooks`` and ``rule`` in a subclass."""
+
+    hooks: ClassVar[Hooks]
+    rule: ClassVar[FolderRule]
+
+    def _add_all_callbacks(self, path: bytes) -> None:
+        # Replaces watchdog's os.walk recursion: an explicit stack, bounded by the rule.
+        if path != self.path and not self.rule.admits(os.fsdecode(path)):
+            return
+        self._add_callback(path)
+        if not self.is_recursive or not os.path.isdir(path):
+            return
+        # Each folder is listed after its watch is placed, so the listing may also serve as
+        # the start-up scan (hooks.found): what appears later raises an event.
+        hooks, rule = self.hooks, self.rule
+        sem = os.fsencode(hooks.semaphore)
+        top = rule.depth(os.fsdecode(path))
+        stack = [(sub, top + 1) for sub in subfolders(path, rule, sem, hooks.found, top)]
+        while stack:
+            folder, depth = stack.pop()
+            if hooks.watch_limit_hit:
+                return
+            self._add_callback(folder)
+            below = subfolders(folder, rule, sem, hooks.found, depth)
+            stack.extend((sub, depth + 1) for sub in below)
+
+    def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
+        # Parents before children, as watchdog's top-down os.walk, but without recursion.
+        events: list[InotifyEvent] = []
+        stack = [src_path]
+        while stack:
+            folder = stack.pop()
+            wd = self._active_callbacks_by_path.get(folder)
+            if wd is None:
+                continue  # not watched (excluded, too deep, or arrived after the watches)
+            events.extend(_created_events(folder, wd, self.rule))
+            stack.extend(reversed(subfolders(folder, self.rule)))
+        return events
+
+    def _add_callback(self, path: bytes) -> None:
+        if self.hooks.watch_limit_hit and path != self.path:
+            return  # no use trying 100 000 more: the watcher is switching to polling
+        fd = self._inotify_fd
+        try:
+            # watchdog's add_callback() warns when the folder is already ours (a
+            # `mkdir -p` reports each level twice) and builds that warning from the repr
+            # of every watched path: O(folders) per new folder. Register directly.
+            with fd._lock:
+                watch = fd._get_or_create_watch(path, self.event_mask)
+                watch.callbacks[self._id] = self._callback
+            wd = watch.wd
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC and not self.hooks.watch_limit_hit:
+                self.hooks.watch_limit_hit = True
+                self.hooks.on_watch_limit(os.fsdecode(path))
+            if path == self.path:
+                raise
+            return  # vanished or unreadable meanwhile: the rescans cover it
+        self._active_callbacks_by_path[path] = wd
+        self._active_callbacks_by_watch[wd] = path
+
+    def on_queue_overflow(self) -> None:
+        super().on_queue_overflow()
+        self.hooks.on_overflow()
+
+
+class SemaphoreEmitter(InotifyEmitter):
+    """watchdog's inotify emitter with our group and mask; its death is recorded in ``hooks``."""
+
+    hooks: ClassVar[Hooks]
+    group_class: ClassVar[type[SemaphoreGroup]]
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # the thread ends; the watcher sees it and restarts it
+            self.hooks.failure = f"{type(exc).__name__}: {exc}"[:500]
+            log.error(
+                f"inotify event thread for {self.watch.path} died: {self.hooks.failure}",
+                root=self.watch.path,
+                error=self.hooks.failure,
             )
 
-        def watch_count(self) -> int:
-            group = self._inotify
-            return len(group._active_callbacks_by_watch) if group is not None else 0
+    def on_thread_start(self) -> None:
+        self._inotify = self.group_class(
+            self._inotify_fd,
+            os.fsencode(self.watch.path),
+            is_recursive=self.watch.is_recursive,
+            event_mask=EVENT_MASK,
+            follow_symlink=False,
+        )
 
-    class _Observer(InotifyObserver):
-        def __init__(self) -> None:
-            super().__init__()
-            self._emitter_class = _Emitter
 
-        def watch_count(self) -> int:
-            return sum(e.watch_count() for e in list(self.emitters))  # type: ignore[attr-defined]
-
-        def emitters_alive(self) -> bool:
-            emitters = list(self.emitters)
-            return bool(emitters) and all(e.is_alive() for e in emitters)
-
-    return _Observer()
+def build_observer(hooks: Hooks, rule: FolderRule) -> SemaphoreObserver:
+    """An inotify observer whose emitters report watch-limit errors, queue overflows and their
+    own death, and place watches iteratively where ``rule`` admits."""
+    group = type("BoundGroup", (SemaphoreGroup,), {"hooks": hooks, "rule": rule})
+    emitter = type("BoundEmitter", (SemaphoreEmitter,), {"hooks": hooks, "group_class": group})
+    return SemaphoreObserver(emitter)
 
 
 class SemaphoreHandler(FileSystemEventHandler):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..logs import get_logger
 from ..semaphore import semaphore_fingerprint
+from .rules import FolderRule
 from .scanner import list_folder
 
 log = get_logger(__name__)
@@ -40,11 +41,13 @@ class TreeState:
         root: Path,
         semaphore: str,
         *,
+        rule: FolderRule | None = None,
         beat: Callable[[], None] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
-        self.root = os.fspath(root)
+        self.root = os.path.normpath(os.fspath(root))
         self.semaphore = semaphore
+        self.rule = rule if rule is not None else FolderRule(self.root)
         self._beat = beat
         self._stop = stop
         self._since_beat = 0
@@ -83,7 +86,7 @@ class TreeState:
                 continue
             if not stat_module.S_ISDIR(st.st_mode):
                 continue
-            listing = list_folder(folder, self.semaphore)
+            listing = list_folder(folder, self.semaphore, self.rule)
             if listing is None:
                 continue
             self.dirs[folder] = st.st_mtime_ns
@@ -128,7 +131,7 @@ class TreeState:
         for folder in to_list:
             if self._progress():
                 return found
-            listing = list_folder(folder, self.semaphore)
+            listing = list_folder(folder, self.semaphore, self.rule)
             if listing is None:
                 dirs.pop(folder, None)
                 continue
@@ -166,9 +169,10 @@ class Poller(threading.Thread):
         rescan_interval: float,
         report: Callable[[str, str], None],
         stop: threading.Event,
+        rule: FolderRule | None = None,
     ) -> None:
         super().__init__(name="maggot-zenodo-poller", daemon=True)
-        self.state = TreeState(root, semaphore, beat=self._on_progress, stop=stop)
+        self.state = TreeState(root, semaphore, rule=rule, beat=self._on_progress, stop=stop)
         self.last_beat: float | None = None
         self.interval = max(0.01, float(interval))
         self.rescan_interval = float(rescan_interval)
@@ -179,6 +183,7 @@ class Poller(threading.Thread):
         self.last_cycle_seconds = 0.0
         self.cycles = 0
         self.ready = threading.Event()
+        self.failure: str | None = None  # why run() ended, when an error ended it
 
     def _on_progress(self) -> None:
         self.last_beat = time.monotonic()
@@ -209,9 +214,14 @@ class Poller(threading.Thread):
                     self._report(path, "poll")
                 if found:
                     log.info("poll found semaphores", count=len(found))
-        except Exception:
-            log.exception("poller stopped on an unexpected error")
-            raise
+        except Exception as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"[:500]
+            root = self.state.root
+            log.exception(
+                f"{root}: the poller stopped on an unexpected error: {self.failure}",
+                root=root,
+                error=self.failure,
+            )
         finally:
             self.ready.set()
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
+from maggot_zenodo.constants import DEFAULT_SEMAPHORE
 from maggot_zenodo.convert.maggot import (
     STATUS_FILE,
     local_resources,
@@ -46,7 +47,7 @@ Snapshot = tuple[tuple[str, int, int, int], ...]
 
 def declared_files(
     folder: Path,
-    semaphore: str = "META_datafile_ok.txt",
+    semaphore: str = DEFAULT_SEMAPHORE,
     *,
     max_metadata_size: int = MAX_METADATA_SIZE,
     limit: int = MAX_FILES,

@@ -19,14 +19,16 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..logs import get_logger
 from ..semaphore import is_symlink_semaphore, semaphore_fingerprint
 from .fstype import choose_mode
+from .limits import read_watch_limit, watch_limit_message
 from .poller import Poller
+from .rules import FolderRule
 from .scanner import find_semaphores
 
 try:  # relies on watchdog 7's inotify internals; without them, poll rather than fail
@@ -38,27 +40,7 @@ else:
 
 log = get_logger(__name__)
 
-MAX_USER_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
 _TICK = 1.0  # how often the maintenance thread checks health and timers
-
-
-def read_watch_limit(path: Path = MAX_USER_WATCHES) -> int | None:
-    """The current inotify watch limit per user, if readable."""
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def watch_limit_message(limit: int | None, folders_hint: int | None = None) -> str:
-    """What a sysadmin must do when inotify runs out of watches (pure, for the log line)."""
-    current = str(limit) if limit is not None else "unknown"
-    wanted = max(524288, 2 * (limit or 0), 2 * (folders_hint or 0))
-    return (
-        f"inotify watch limit reached (fs.inotify.max_user_watches = {current}); "
-        f"falling back to polling. Raise it: sysctl -w fs.inotify.max_user_watches={wanted} "
-        f"and persist it in /etc/sysctl.d/"
-    )
 
 
 class Watcher:
@@ -71,9 +53,12 @@ class Watcher:
         mode: str,
         poll_interval: float,
         rescan_interval: float,
-        on_trigger: Callable[[Path, str], None],
+        on_trigger: Callable[[Path, str], object],
+        *,
+        exclude: Sequence[str] = (),
     ) -> None:
         self.root = Path(root)
+        self.rule = FolderRule(os.fspath(self.root), tuple(exclude))
         self.semaphore = semaphore
         self.configured_mode = mode
         self.poll_interval = float(poll_interval)
@@ -90,6 +75,7 @@ class Watcher:
         self._hooks: Hooks | None = None
         self._poller: Poller | None = None
         self._thread: threading.Thread | None = None
+        self._failure: str | None = None
         self.stats = {"triggers": 0, "rescans": 0, "overflows": 0, "fallbacks": 0, "watches": 0}
 
     # -- public ---------------------------------------------------------------------------
@@ -140,9 +126,24 @@ class Watcher:
         observer = self._observer
         return observer is not None and observer.is_alive() and observer.emitters_alive()
 
+    def failure(self) -> str | None:
+        """Why the watcher is not alive, when known ("RuntimeError: ...", for the log line)."""
+        if self._failure is not None:
+            return self._failure
+        poller = self._poller
+        if poller is not None and poller.failure is not None:
+            return poller.failure
+        if self._hooks is not None and self._hooks.failure is not None:
+            return self._hooks.failure
+        if poller is not None and poller.is_alive() and not poller.healthy():
+            return "the poller has not finished a cycle in time"
+        return None
+
     # -- reporting ------------------------------------------------------------------------
 
     def _report(self, semaphore_path: str, reason: str, *, force: bool = False) -> None:
+        if not self.rule.admits(os.path.dirname(semaphore_path)):
+            return  # in a snapshot, a recycle bin, or too deep: the walkers never go there
         fingerprint = semaphore_fingerprint(Path(semaphore_path))
         if fingerprint is None:
             return
@@ -164,7 +165,7 @@ class Watcher:
     def _full_scan(self, why: str) -> None:
         started = time.monotonic()
         count = 0
-        for path in find_semaphores(self.root, self.semaphore):
+        for path in find_semaphores(self.root, self.semaphore, self.rule):
             if self._stop.is_set():
                 return
             self._report(os.fspath(path), "scan", force=True)
@@ -174,6 +175,25 @@ class Watcher:
             "rescan done",
             why=why,
             semaphores=count,
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    def _start_scan(self) -> None:
+        """Report what placing the watches found: every folder was listed after its watch
+        was placed, so nothing created since is missed, and no second walk is needed."""
+        hooks = self._hooks
+        assert hooks is not None  # _start_observer() made them
+        found, hooks.found = (hooks.found or []), None
+        started = time.monotonic()
+        for path in found:
+            if self._stop.is_set():
+                return
+            self._report(path, "scan", force=True)
+        self.stats["rescans"] += 1
+        log.info(
+            "rescan done",
+            why="start",
+            semaphores=len(found),
             seconds=round(time.monotonic() - started, 3),
         )
 
@@ -189,7 +209,7 @@ class Watcher:
                 parent = os.path.dirname(parent)
             if covered:
                 continue
-            for path in find_semaphores(Path(folder), self.semaphore):
+            for path in find_semaphores(Path(folder), self.semaphore, self.rule):
                 self._report(os.fspath(path), "inotify")
 
     # -- inotify mode ---------------------------------------------------------------------
@@ -202,16 +222,23 @@ class Watcher:
         log.warning("inotify queue overflowed: events were lost, rescanning")
         self._requests.put(("rescan", "overflow"))
 
-    def _start_observer(self) -> bool:
-        """Place the watches; False when the watch limit forces polling."""
-        self._hooks = Hooks(on_watch_limit=self._on_watch_limit, on_overflow=self._on_overflow)
+    def _start_observer(self, *, collect: bool = False) -> bool:
+        """Place the watches; False when the watch limit forces polling. ``collect``: note the
+        semaphores seen on the way, for ``_start_scan``."""
+        self._hooks = Hooks(
+            on_watch_limit=self._on_watch_limit,
+            on_overflow=self._on_overflow,
+            semaphore=self.semaphore,
+        )
+        if collect:
+            self._hooks.found = []  # the placement walk doubles as the start-up scan
         handler = SemaphoreHandler(
             self.semaphore,
             on_semaphore=lambda p: self._report(p, "inotify"),
             on_folder=lambda p: self._requests.put(("arrival", p)),
         )
         started = time.monotonic()
-        observer = build_observer(self._hooks)
+        observer = build_observer(self._hooks, self.rule)
         observer.schedule(handler, os.fspath(self.root), recursive=True, event_filter=EVENT_FILTER)
         try:
             observer.start()
@@ -255,7 +282,7 @@ class Watcher:
             self._start_poller()
             return
         try:
-            placed = self._start_observer()
+            placed = self._start_observer(collect=True)
         except OSError as exc:
             log.error(
                 "inotify cannot watch the storage root, falling back to polling",
@@ -268,7 +295,7 @@ class Watcher:
         if not placed:
             self._fall_back_to_polling()
             return
-        self._full_scan("start")
+        self._start_scan()
         self._ready.set()
         last_rescan = time.monotonic()
         root_lost_logged = False
@@ -282,7 +309,7 @@ class Watcher:
                 return
             if self._observer is None or not self._observer.emitters_alive():
                 if not root_lost_logged:
-                    log.warning("the watch on the storage root was lost", root=str(self.root))
+                    self._log_lost_watch()
                     root_lost_logged = True
                 if not self.root.is_dir():
                     continue
@@ -309,6 +336,17 @@ class Watcher:
             if arrivals:
                 self._scan_arrivals(arrivals)
 
+    def _log_lost_watch(self) -> None:
+        failure = self._hooks.failure if self._hooks is not None else None
+        if failure is not None:
+            log.error(
+                f"{self.root}: the inotify thread died ({failure}); placing the watches again",
+                root=str(self.root),
+                error=failure,
+            )
+        else:
+            log.warning(f"{self.root}: the watch on the storage root was lost", root=str(self.root))
+
     def _drain(self, timeout: float) -> list[tuple[str, str]]:
         try:
             items = [self._requests.get(timeout=timeout)]
@@ -330,6 +368,7 @@ class Watcher:
             self.rescan_interval,
             report=lambda path, reason: self._report(path, reason, force=reason == "scan"),
             stop=self._stop,
+            rule=self.rule,
         )
         self._poller.start()
         while not self._stop.is_set() and not self._poller.ready.wait(_TICK):
@@ -345,8 +384,13 @@ class Watcher:
                 self._start_poller()
             if self._mode == "poll":
                 self._stop.wait()
-        except Exception:
-            log.exception("the watcher stopped on an unexpected error", root=str(self.root))
+        except Exception as exc:
+            self._failure = f"{type(exc).__name__}: {exc}"[:500]
+            log.exception(
+                f"{self.root}: the watcher stopped on an unexpected error: {self._failure}",
+                root=str(self.root),
+                error=self._failure,
+            )
         finally:
             if self._stop.is_set():  # stop() may have run while the watches were being placed
                 self._stop_observer()

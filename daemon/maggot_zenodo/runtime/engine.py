@@ -1,0 +1,318 @@
+"""The machinery shared by ``run`` and ``run --once``: the wakeup pipe and the Runtime.
+
+trigger (watcher or reconciliation scan) → settle → queue → worker → ``Publisher.publish``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from maggot_zenodo.config import Config
+from maggot_zenodo.logs import get_logger
+from maggot_zenodo.runtime.baseline import ensure_baseline
+from maggot_zenodo.runtime.scan import relative
+from maggot_zenodo.runtime.sdnotify import Notifier
+from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
+from maggot_zenodo.semaphore import semaphore_fingerprint
+from maggot_zenodo.state import statusfile
+from maggot_zenodo.watch.settle import Settler, declared_files
+
+SKIPPED = "skipped"
+SKIPPED = "skipped"
+# At stop, the last fifth of shutdown_timeout (at most CHECKPOINT_MAX seconds) is left for jobs
+# to checkpoint after the Publisher's stop event; then the process leaves anyway (the journal
+# makes the rest resumable).
+CHECKPOINT_SHARE, CHECKPOINT_MAX = 0.2, 5.0
+# Zenodo unavailable or the network down: try again after 1 min, doubling up to 1 h.
+RETRY_BASE, RETRY_MAX = 60.0, 3600.0
+
+log = get_logger("maggot_zenodo.runtime.engine")
+
+
+class Wakeup:
+    """A self-pipe the main thread sleeps on; signals and worker threads wake it."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def set(self) -> None:
+        with contextlib.suppress(OSError):  # a full pipe already means "wake up"
+            os.write(self.write_fd, b"\0")
+
+    def wait(self, timeout: float | None) -> None:
+        with contextlib.suppress(InterruptedError):
+            ready, _, _ = select.select([self.read_fd], [], [], timeout)
+            if ready:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(self.read_fd, 4096):
+                        pass
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Runtime:
+    """Journal, Publisher, settle stage and worker pool for one process."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        retries: bool,
+        notifier: Notifier | None = None,
+        retry_base: float = RETRY_BASE,
+        retry_max: float = RETRY_MAX,
+    ) -> None:
+        from maggot_zenodo.publish.workflow import Publisher
+        from maggot_zenodo.state.journal import Journal
+
+        self.config = config
+        self.retries = retries
+        self.notifier = notifier or Notifier()
+        self.wakeup = Wakeup()
+        self.stop_publishing = threading.Event()  # the Publisher's stop: checkpoint and return
+        self.stop_requested = False
+        self.stop_signals = 0
+        self.reload_requested = False
+        self.journal = Journal(config.state)
+        self.publisher_class = Publisher
+        self.publisher = Publisher(config, self.journal, stop=self.stop_publishing)
+        self.outcomes: Counter[str] = Counter()
+        self._outcomes_lock = threading.Lock()
+        self.pool = WorkerPool(
+            self._job,
+            config.workers,
+            retry_base=retry_base,
+            retry_max=retry_max,
+            on_change=self.wakeup.set,
+        )
+        self.settler = Settler(config.storage.settle, self._settled, files_of=self._settle_files)
+        self._previous_handlers: dict[int, Any] = {}
+        self._baseline_done = False
+        self._baselined: dict[str, str] = {}
+        self._forced: set[Path] = set()  # folders a retry was asked for
+
+    def ensure_baseline(self) -> None:
+        """Take the first-start baseline of the configured storage root if none was taken
+        (at start, after a reload onto a new root, or once a missing root appears)."""
+        if not self._baseline_done:
+            ensure_baseline(self.config, self.journal)
+            self._baseline_done = self.journal.storage_known(self.config.storage.root)
+            # The baseline changes only here: kept in memory, a start-up scan of 10 000
+            # baselined semaphores costs a dict lookup each instead of two queries.
+            self._baselined = self.journal.baselined()
+
+    def storage_changed(self) -> None:
+        """A reload changed the storage settings: the new root may need its baseline."""
+        self._baseline_done = False
+        self.ensure_baseline()
+
+    def needs_work(self, folder: Path, fingerprint: str) -> bool:
+        """The journal's view: neither handled nor baselined."""
+        self.ensure_baseline()
+        if self._baselined.get(str(folder.absolute())) == fingerprint:
+            return False  # as found at the first start: not a request
+        return self.journal.is_pending(folder, fingerprint)
+
+    def _settle_files(self, folder: Path) -> list[Path]:
+        """What must stop changing before ``folder`` is published (read at each look, so a
+        reloaded configuration applies)."""
+        return declared_files(
+            folder,
+            self.config.storage.semaphore,
+            max_metadata_size=self.config.maggot.max_metadata_size,
+        )
+
+    # signals ------------------------------------------------------------------------------
+    def install_signals(self, *, reload: bool) -> None:
+        """Handlers only set flags; the wakeup fd gets the signal number and wakes the loop."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.set_wakeup_fd(self.wakeup.write_fd, warn_on_full_buffer=False)
+        wanted = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if reload else [])
+        for signum in wanted:
+            self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
+
+    def restore_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(-1)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGHUP:
+            self.reload_requested = True
+        else:
+            self.stop_requested = True
+            self.stop_signals += 1
+
+    # the pipeline -------------------------------------------------------------------------
+    def rel(self, folder: Path) -> str:
+        return relative(folder, self.config.storage.root)
+
+    def trigger(self, folder: Path, reason: str) -> bool:
+        """A dataset may need work: start its settle period unless the journal says the
+        semaphore as it is now was already handled (the watcher's scans report them all).
+        False when there is nothing to do."""
+        fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
+        if fingerprint is None or not self.needs_work(folder, fingerprint):
+            return False
+        log.debug("trigger", dataset=self.rel(folder), reason=reason)
+        self.settler.add(folder)
+        self.wakeup.set()
+        return True
+
+    def wanted(self, folder: Path) -> tuple[bool, str | None]:
+        """Whether ``folder`` is to be published now (a request, or a retry asked for), and
+        its semaphore's fingerprint (None: no semaphore)."""
+        fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
+        with self._outcomes_lock:
+            if folder in self._forced:
+                return True, fingerprint
+        return fingerprint is not None and self.needs_work(folder, fingerprint), fingerprint
+
+    def retry(self, folder: Path) -> bool:
+        """``maggot-zenodo retry``: run ``folder`` again, whatever the journal says of its
+        semaphore. False (logged) when it is not a dataset folder below the storage root."""
+        root = self.config.storage.root.absolute()
+        folder = Path(folder)
+        if not folder.is_dir() or (folder != root and root not in folder.parents):
+            log.warning(
+                f"{folder}: retry refused: not a folder below the storage root {root}",
+                dataset=str(folder),
+            )
+            return False
+        log.info(f"{self.rel(folder)}: retry requested", dataset=self.rel(folder))
+        with self._outcomes_lock:
+            self._forced.add(folder)
+        self.settler.add(folder)
+        self.wakeup.set()
+        return True
+
+    def _settled(self, folder: Path) -> None:
+        if not self.wanted(folder)[0]:
+            self.record(SKIPPED)
+            return
+        log.info("queued", dataset=self.rel(folder), status="queued")
+        # Before submit: once a worker has it, the Publisher writes ``publishing`` and on.
+        statusfile.write_queued(folder, semaphore=self.config.storage.semaphore)
+        self.pool.submit(folder)
+
+    def record(self, what: str) -> None:
+        with self._outcomes_lock:
+            self.outcomes[what] += 1
+        self.wakeup.set()
+
+    def outcome_counts(self) -> Counter[str]:
+        """A copy of the outcomes so far (workers add to them concurrently)."""
+        with self._outcomes_lock:
+            return Counter(self.outcomes)
+
+    def _job(self, folder: Path) -> str:
+        """One worker's run for ``folder``: the semaphore as it is now, published once."""
+        rel = self.rel(folder)
+        wanted, fingerprint = self.wanted(folder)
+        with self._outcomes_lock:
+            self._forced.discard(folder)  # this run is the retry asked for
+        if not wanted:
+            log.info("nothing to do", dataset=rel, reason="semaphore gone or already handled")
+            self.record(SKIPPED)
+            return SKIP
+        if self.stop_publishing.is_set():
+            return SKIP
+        publisher = self.publisher  # a reload swaps it; this run keeps the one it started with
+        log.info("publishing", dataset=rel, status="publishing")
+        try:
+            outcome = publisher.publish(folder, fingerprint=fingerprint)
+        except Exception as exc:
+            log.exception("publication crashed", dataset=rel, status="failed", error=str(exc))
+            self.record("failed")
+            return FAILED
+        fields = {
+            "dataset": rel,
+            "status": outcome.status,
+            "deposition_id": outcome.deposition_id,
+            "deposit_url": outcome.deposit_url,
+        }
+        # The Publisher logs the details; this line closes the run for the service's view.
+        log.debug("run finished", retryable=outcome.retryable, **fields)
+        if outcome.status != "failed":
+            self.record(outcome.status)
+            return DONE
+        if self.stop_publishing.is_set():
+            self.record("interrupted")  # checkpointed: the journal resumes it next start
+            return SKIP
+        if outcome.retryable and self.retries:
+            self.record("retrying")
+            return RETRY
+        self.record("failed")
+        return FAILED
+
+    def counts_text(self) -> str:
+        """STATUS's counts, about datasets (not jobs): what is in flight from the pool, the
+        rest from the journal, so the figures survive a restart (#11 §3)."""
+        c = self.pool.counts()
+        journal = self.journal.dataset_counts()
+        draft, published = journal.get("draft", 0), journal.get("published", 0)
+        done = draft + published
+        settling = self.settler.count()
+        parts = [f"{settling} settling"] if settling else []
+        parts += [f"{c.queued} queued", f"{c.running} publishing", f"{done} done"]
+        failed = f"{journal.get('failed', 0)} failed"
+        if done:
+            failed += f" ({draft} draft, {published} published)"
+        parts.append(failed)
+        if journal.get("baselined"):
+            parts.append(f"{journal['baselined']} baselined")
+        if c.retrying:
+            parts.append(f"{c.retrying} waiting to retry")
+        return ", ".join(parts)
+
+    # shutdown -----------------------------------------------------------------------------
+    def drain(self, tick: Callable[[], object] | None = None) -> bool:
+        """Take no new work; let running jobs finish, then stop them: all within exactly
+        ``shutdown_timeout`` seconds (0.1.0 added a fixed 10 s on top).
+
+        The last part of the timeout (a fifth, at most CHECKPOINT_MAX) is for interrupted jobs
+        to checkpoint after the Publisher's stop event; a second signal interrupts at once.
+        Returns True when every job ended (finished, or checkpointed after the stop event).
+        """
+        self.settler.stop()
+        self.pool.close()
+        timeout = max(0.0, self.config.shutdown_timeout)
+        deadline = time.monotonic() + timeout
+        stop_at = deadline - min(CHECKPOINT_MAX, timeout * CHECKPOINT_SHARE)
+        signals_seen = self.stop_signals
+        while not self.pool.join(max(0.0, min(0.2, stop_at - time.monotonic()))):
+            if tick is not None:
+                tick()
+            if time.monotonic() >= stop_at or self.stop_signals > signals_seen:
+                break
+        else:
+            return True
+        waited = timeout - (deadline - time.monotonic())
+        log.warning(
+            f"stopping: uploads still running after {waited:.1f} s; interrupting them "
+            "(they resume at the next start)",
+            shutdown_timeout=self.config.shutdown_timeout,
+        )
+        self.stop_publishing.set()
+        return self.pool.join(max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        self.stop_publishing.set()
+        self.restore_signals()
+        self.journal.close()
+        self.wakeup.close()

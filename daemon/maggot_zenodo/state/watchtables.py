@@ -1,0 +1,105 @@
+"""The journal's tables about watching (a mixin of ``Journal``): the baseline and the counts.
+
+The first time the daemon watches a storage space, every semaphore already there is recorded
+here as a baseline: not a request (#9 §1). A semaphore created, touched or moved in after that
+has another fingerprint, so it is one. Kept apart from the workflow's tables, created on first
+use, in the same SQLite file and through the same connections.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+WATCH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS storages (
+    root TEXT PRIMARY KEY,
+    baselined REAL NOT NULL,         -- when the first start recorded the baseline
+    semaphores INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS baseline (
+    abs_folder TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,       -- the semaphore as found; any change is a request
+    since REAL NOT NULL
+);
+"""
+
+
+class WatchTables:
+    """Methods over the watch tables; ``Journal`` provides the connections."""
+
+    _local: threading.local
+
+    def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _watch_db(self) -> sqlite3.Connection:
+        conn = self._conn()
+        if not getattr(self._local, "watch_schema", False):
+            conn.executescript(WATCH_SCHEMA)
+            self._local.watch_schema = True
+        return conn
+
+    def storage_known(self, root: Path) -> bool:
+        """True once a baseline was taken for ``root`` (the daemon watched it before)."""
+        root_s = str(Path(root).absolute())
+        cur = self._watch_db().execute("SELECT 1 FROM storages WHERE root = ?", (root_s,))
+        return cur.fetchone() is not None
+
+    def known_folders(self) -> set[str]:
+        """The absolute folders the workflow's table has a row for."""
+        cur = self._watch_db().execute("SELECT DISTINCT abs_folder FROM datasets")
+        return {row[0] for row in cur.fetchall()}
+
+    def record_baseline(self, root: Path, semaphores: list[tuple[Path, str]]) -> None:
+        """Remember ``root`` as watched, and each ``(folder, fingerprint)`` already there."""
+        now = time.time()
+        root_s = str(Path(root).absolute())
+        self._watch_db()  # before the transaction: executescript() would commit it
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO storages (root, baselined, semaphores) VALUES (?, ?, ?)",
+                (root_s, now, len(semaphores)),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO baseline (abs_folder, root, fingerprint, since) "
+                "VALUES (?, ?, ?, ?)",
+                [(str(Path(f).absolute()), root_s, fp, now) for f, fp in semaphores],
+            )
+
+    def is_baselined(self, folder: Path, fingerprint: str) -> bool:
+        """True when the semaphore of ``folder`` is, unchanged, one found at the first start."""
+        cur = self._watch_db().execute(
+            "SELECT 1 FROM baseline WHERE abs_folder = ? AND fingerprint = ? LIMIT 1",
+            (str(Path(folder).absolute()), fingerprint),
+        )
+        return cur.fetchone() is not None
+
+    def baselined(self) -> dict[str, str]:
+        """``{absolute folder: fingerprint}`` of every baselined semaphore."""
+        cur = self._watch_db().execute("SELECT abs_folder, fingerprint FROM baseline")
+        return {row[0]: row[1] for row in cur.fetchall()}
+
+    def dataset_counts(self) -> dict[str, int]:
+        """Datasets by state, one per folder (its latest row): ``queued``, ``publishing``,
+        ``draft``, ``published``, ``failed``, and ``baselined`` (baselined semaphores whose
+        folder has no row)."""
+        db = self._watch_db()
+        cur = db.execute(
+            "SELECT status, COUNT(*) FROM (SELECT abs_folder, status, MAX(updated) "
+            "FROM datasets GROUP BY abs_folder) GROUP BY status"
+        )
+        counts = {row[0]: int(row[1]) for row in cur.fetchall()}
+        row = db.execute(
+            "SELECT COUNT(*) FROM baseline WHERE abs_folder NOT IN "
+            "(SELECT abs_folder FROM datasets)"
+        ).fetchone()
+        counts["baselined"] = int(row[0])
+        return counts
