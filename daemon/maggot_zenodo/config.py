@@ -33,6 +33,18 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {problem}. Fix: {fix}")
 
 
+#: What a user who may not read the configuration or the state is told to do.
+ACCESS_HINT = "run as root or as a member of group maggot-zenodo"
+
+
+class ConfigAccessDenied(ConfigError):
+    """The configuration file exists but this user may not read it (an administrator's file)."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source, "", "permission denied", ACCESS_HINT)
+        self.args = (f"{source}: permission denied: {ACCESS_HINT}",)
+
+
 @dataclass(frozen=True)
 class SecretSource:
     """Where a secret comes from: a ``file``, a systemd ``credential`` or an ``env`` variable."""
@@ -118,6 +130,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             "the configuration file does not exist",
             f"create it (see etc/config.example.yaml) or point --config or ${CONFIG_ENV} at one",
         ) from None
+    except PermissionError:
+        raise ConfigAccessDenied(source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             source,
