@@ -131,7 +131,8 @@ def status(
 
 def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
     """The table's lines. Every column but the error is cut at 60 characters; the error is
-    whole: on one line when ``width`` is None, else wrapped within ``width`` columns."""
+    whole: on one line when ``width`` is None, else wrapped within ``width`` columns (a word
+    longer than that, such as a path, stays whole so that it can be copied)."""
     table = [[_cell(row[c]) for c in _COLUMNS] for row in rows]
     widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(_COLUMNS)]
     widths = [min(w, _MAX_CELL) for w in widths[:-1]]
@@ -144,7 +145,9 @@ def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
         if width is None or len(head) + len(error) <= width:
             lines.append((head + error).rstrip())
         elif width - indent >= _MIN_ERROR_WIDTH:
-            parts = textwrap.wrap(error, width - indent, break_on_hyphens=False)
+            parts = textwrap.wrap(
+                error, width - indent, break_long_words=False, break_on_hyphens=False
+            )
             lines.append(head + parts[0])
             lines.extend(" " * indent + part for part in parts[1:])
         else:  # a narrow terminal: the error on lines of its own, indented
@@ -155,6 +158,7 @@ def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
                     max(_MIN_ERROR_WIDTH, width),
                     initial_indent="    ",
                     subsequent_indent="    ",
+                    break_long_words=False,
                     break_on_hyphens=False,
                 )
             )
