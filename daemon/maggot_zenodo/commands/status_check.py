@@ -17,6 +17,7 @@ from typing import TextIO
 
 from maggot_zenodo.config import Config, ConfigError, load_config
 from maggot_zenodo.lock import lock_path
+from maggot_zenodo.logs import setup_logging
 from maggot_zenodo.state.summary import Summary, human_age
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
@@ -235,6 +236,7 @@ def check_command(config_path: str | None, args: argparse.Namespace) -> int:
         config = load_config(config_path)
     except ConfigError as exc:
         return emit(sys.stdout, [Finding(UNKNOWN, str(exc))], Summary())
+    setup_logging("error")  # the plugin's output is its one line; only errors go to stderr
     options = CheckOptions(
         warn_failed=args.warn_failed,
         pending_age=args.pending_age,
