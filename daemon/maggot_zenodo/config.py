@@ -20,6 +20,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from maggot_zenodo.metrics_config import MetricsConfig
+
 DEFAULT_CONFIG_PATH = Path("/etc/maggot-zenodo/config.yaml")
 CONFIG_ENV = "MAGGOT_ZENODO_CONFIG"
 
@@ -102,6 +104,7 @@ class Config:
     shutdown_timeout: float = 30.0
     log_level: str = "info"
     source: Path | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 @cache
@@ -237,6 +240,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         shutdown_timeout=float(data.get("shutdown_timeout", Config.shutdown_timeout)),
         log_level=data.get("log_level", Config.log_level),
         source=Path(source) if source != "<config>" else None,
+        metrics=MetricsConfig.from_section(data.get("metrics") or {}, path),
     )
 
 
@@ -320,6 +324,9 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
             {
                 "zenodo.url": "use an http:// or https:// URL such as https://zenodo.org",
                 "storage.semaphore": "give a file name without '/'",
+                "metrics.textfile": "give a file name ending in .prom (node exporter reads "
+                "only those)",
+                "metrics.listen": "give HOST:PORT such as 127.0.0.1:9464 or [::1]:9464",
             }.get(where, f"give a value matching {error.validator_value}"),
         )
     return ConfigError(source, where, error.message, "see etc/config.example.yaml")

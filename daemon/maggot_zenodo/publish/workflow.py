@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from maggot_zenodo import tokens
+from maggot_zenodo import metrics, tokens
 from maggot_zenodo.config import Config
 from maggot_zenodo.logs import get_logger, scrub
 from maggot_zenodo.publish import datafiles
@@ -736,6 +736,7 @@ class _Run:
                     "Wait until the files are complete; it will be tried again.",
                     retryable=True,
                 )
+            metrics.count_upload(result.size)
             self._step("upload", "result", {"id": dep["id"], "key": f.key, "md5": md5})
             self.log.info("file uploaded", deposition_id=dep["id"], file=f.key, size=f.size)
         if not delete:

@@ -24,6 +24,7 @@ from typing import Any
 from maggot_zenodo.config import Config, ConfigError, load_config
 from maggot_zenodo.lock import AlreadyRunning, InstanceLock
 from maggot_zenodo.logs import get_logger, setup_logging
+from maggot_zenodo.runtime import metrics_export
 from maggot_zenodo.runtime.sdnotify import Notifier, watchdog_interval
 from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
 from maggot_zenodo.semaphore import semaphore_fingerprint
@@ -556,6 +557,7 @@ class Daemon:
             if self.watcher is not None:
                 with contextlib.suppress(Exception):
                     self.watcher.stop()
+            metrics_export.stop()  # before the journal it reads is closed
             if self.runtime is not None:
                 self.runtime.close()
             lock.release()
@@ -565,6 +567,7 @@ class Daemon:
         assert runtime is not None
         runtime.pool.start()
         runtime.settler.start()
+        metrics_export.start(self.config.metrics, runtime.journal)
         self._start_watcher()  # its start-up scan is the reconciliation scan
         ping_every = watchdog_interval()
         next_ping = time.monotonic()

@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 
-from maggot_zenodo import __version__
+from maggot_zenodo import __version__, metrics
 from maggot_zenodo.logs import get_logger, register_secret
 from maggot_zenodo.zenodo.errors import (
     BadRequest,
@@ -326,6 +326,7 @@ class ZenodoClient:
                 )
             else:
                 status = response.status_code
+                metrics.count_answer(status)
                 log.debug(
                     "zenodo request",
                     method=method,
