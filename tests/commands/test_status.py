@@ -245,3 +245,40 @@ def test_a_user_without_access_is_told_to_become_root_or_join_the_group(
     check = _as_nobody("status", "--check", "--no-zenodo", "--config", str(config))
     assert check.returncode == 3  # a monitoring check that cannot tell is UNKNOWN
     assert check.stdout.startswith(f"MAGGOT-ZENODO UNKNOWN - {config}: {ACCESS} | queued=0")
+
+
+def test_a_member_of_the_group_reads_the_journal_whether_the_daemon_runs_or_not(
+    shared_dir: Path,
+) -> None:
+    config = _journal_with(shared_dir, [("a", {"status": "draft"}), ("b", {"status": "failed"})])
+    config.chmod(0o640)
+    state = shared_dir / "state"
+    for path in (config, state, *state.iterdir()):
+        os.chown(path, 0, 65534)  # root:the group, as the unit's UMask=0027 leaves them
+    state.chmod(0o750)
+    assert sorted(p.name for p in state.iterdir()) == ["state.db"]  # closed: no -wal, -shm
+    stopped = _as_nobody("status", "--json", "--config", str(config))
+    assert stopped.returncode == 0, stopped.stderr
+    assert json.loads(stopped.stdout)["summary"]["counts"]["failed"] == 1
+    daemon_like = Journal(state / "state.db")  # an open writer: the -wal and -shm exist
+    try:
+        daemon_like.dataset("http://127.0.0.1:9", "site", "c", str(shared_dir / "c"))
+        for path in state.iterdir():
+            os.chown(path, 0, 65534)
+        running = _as_nobody("status", "--json", "--config", str(config))
+        assert running.returncode == 0, running.stderr
+        assert json.loads(running.stdout)["summary"]["total"] == 3
+    finally:
+        daemon_like.close()
+
+
+def test_a_state_file_that_is_not_a_journal_is_a_clear_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "state.db").write_text("not a database\n" * 100, encoding="utf-8")
+    res = run_cli("status", "--config", str(config))
+    assert res.returncode == 2
+    assert res.stderr.startswith(f"maggot-zenodo: {tmp_path / 'state' / 'state.db'}: cannot be")
+    assert "Fix: point 'state:'" in res.stderr and "Traceback" not in res.stderr
+    check = run_cli("status", "--check", "--no-zenodo", "--config", str(config))
+    assert check.returncode == 3 and check.stdout.startswith("MAGGOT-ZENODO UNKNOWN - ")

@@ -21,7 +21,8 @@ from typing import Any, TextIO
 from maggot_zenodo.config import ACCESS_HINT, Config
 from maggot_zenodo.constants import EXIT_OK, EXIT_USAGE
 from maggot_zenodo.errors import UserError
-from maggot_zenodo.state.journal import DatasetRow, Journal
+from maggot_zenodo.state.journal import DatasetRow
+from maggot_zenodo.state.reader import JournalReader
 from maggot_zenodo.state.summary import Summary, summarize
 
 _COLUMNS = ("folder", "status", "deposition_id", "deposit_url", "doi", "files", "updated", "error")
@@ -42,6 +43,19 @@ class StateAccessDenied(UserError):
         return f"{self.message}: {self.hint}"
 
 
+class StateUnreadable(UserError):
+    """The state file is there and readable, but SQLite cannot read it as a journal."""
+
+    def __init__(self, state: Path, reason: str) -> None:
+        super().__init__(
+            f"{state}: cannot be read as the journal ({reason})",
+            "point 'state:' in the configuration at the daemon's journal",
+        )
+
+    def __str__(self) -> str:
+        return f"{self.message}. Fix: {self.hint}"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The journal's rows and their summary, read in one go."""
@@ -53,7 +67,8 @@ class Snapshot:
 def read_state(state: Path) -> Snapshot:
     """Rows and summary of the journal at ``state``; empty when there is no journal yet.
 
-    Raises StateAccessDenied when the file or its folder may not be read by this user.
+    Read only (:class:`JournalReader`): a member of the service's group may run it. Raises
+    StateAccessDenied when the file or its folder may not be read by this user.
     """
     try:
         exists = Path(state).exists()
@@ -64,15 +79,15 @@ def read_state(state: Path) -> Snapshot:
     if not os.access(state, os.R_OK) or not os.access(Path(state).parent, os.X_OK):
         raise StateAccessDenied(state)
     try:
-        journal = Journal(state)
-    except (PermissionError, sqlite3.OperationalError):
-        if not os.access(state, os.W_OK) or not os.access(Path(state).parent, os.W_OK):
+        journal = JournalReader(state)
+        try:
+            return Snapshot(tuple(journal.rows()), summarize(journal))
+        finally:
+            journal.close()
+    except sqlite3.DatabaseError as exc:
+        if not os.access(state, os.R_OK):
             raise StateAccessDenied(state) from None
-        raise
-    try:
-        return Snapshot(tuple(journal.rows()), summarize(journal))
-    finally:
-        journal.close()
+        raise StateUnreadable(state, str(exc)) from None
 
 
 def status_rows(rows: tuple[DatasetRow, ...] | list[DatasetRow]) -> list[dict[str, Any]]:
@@ -109,7 +124,7 @@ def status(
     out = out or sys.stdout
     try:
         snap = read_state(config.state)
-    except StateAccessDenied as exc:
+    except UserError as exc:
         print(f"maggot-zenodo: {exc}", file=err or sys.stderr)
         return EXIT_USAGE
     rows = status_rows(snap.rows)

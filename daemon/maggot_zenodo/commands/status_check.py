@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from maggot_zenodo.config import Config, ConfigError, load_config
+from maggot_zenodo.errors import UserError
 from maggot_zenodo.lock import lock_path
 from maggot_zenodo.logs import setup_logging
 from maggot_zenodo.state.summary import Summary, human_age
@@ -158,12 +159,12 @@ def _reachable_without_token(url: str, timeout: float, why: str) -> Finding:
 
 def run_check(config: Config, options: CheckOptions, *, out: TextIO | None = None) -> int:
     """Probe, print the one line, and return the Nagios exit status."""
-    from maggot_zenodo.commands.status import StateAccessDenied, read_state
+    from maggot_zenodo.commands.status import read_state
 
     out = out or sys.stdout
     try:
         summary = read_state(config.state).summary
-    except StateAccessDenied as exc:
+    except UserError as exc:
         return emit(out, [Finding(UNKNOWN, str(exc))], Summary())
     except Exception as exc:  # a check must answer UNKNOWN, never a traceback
         return emit(out, [Finding(UNKNOWN, f"cannot read {config.state}: {exc}")], Summary())
