@@ -12,8 +12,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+)
 
+# The `*_created` series (when each counter began) only double the output; a scraper reads a
+# restart from the counters' reset anyway.
+disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 UPLOADS = Counter(
@@ -74,7 +83,7 @@ def set_datasets(counts: Mapping[str, int], oldest_pending_age: float | None) ->
     value, and not out of the series)."""
     with _states_lock:
         _states_seen.update(counts)
-        for state in _states_seen:
+        for state in sorted(_states_seen):
             DATASETS.labels(state=state).set(counts.get(state, 0))
     OLDEST_PENDING.set(oldest_pending_age or 0.0)
 

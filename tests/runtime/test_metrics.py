@@ -189,3 +189,4 @@ def test_the_registry_is_our_own() -> None:
     names = {f.name for f in text_string_to_metric_families(text)}
     assert {"maggot_zenodo_uploads", "maggot_zenodo_datasets"} <= names
     assert not any(n.startswith(("python_", "process_")) for n in names)
+    assert "_created" not in text  # no per-counter creation time doubling the output

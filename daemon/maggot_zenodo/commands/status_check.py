@@ -170,7 +170,10 @@ def run_check(config: Config, options: CheckOptions, *, out: TextIO | None = Non
         return emit(out, [Finding(UNKNOWN, f"cannot read {config.state}: {exc}")], Summary())
     findings = [daemon_finding(config.state), *summary_findings(summary, options)]
     if options.zenodo:
-        findings.append(zenodo_finding(config, options.timeout))
+        try:
+            findings.append(zenodo_finding(config, options.timeout))
+        except Exception as exc:  # the class name only: a message could quote a token
+            findings.append(Finding(UNKNOWN, f"cannot check Zenodo ({exc.__class__.__name__})"))
     return emit(out, findings, summary)
 
 
