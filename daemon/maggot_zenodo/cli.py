@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from maggot_zenodo import __version__
-from maggot_zenodo.commands.status_check import add_check_options
+from maggot_zenodo.commands.status_check import add_status_options
 from maggot_zenodo.config import Config, ConfigError, load_config
 from maggot_zenodo.logs import setup_logging
 
@@ -49,8 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = with_config(sub.add_parser("status", help="what the journal knows, a dataset a row"))
     st.add_argument("--json", action="store_true", help="machine-readable output")
-    st.add_argument("--wide", action="store_true", help="each error on one line, never wrapped")
-    add_check_options(st)
+    add_status_options(st)
 
     with_config(sub.add_parser("validate", help="check the configuration file and exit"))
 

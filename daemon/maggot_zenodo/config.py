@@ -324,8 +324,7 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
             {
                 "zenodo.url": "use an http:// or https:// URL such as https://zenodo.org",
                 "storage.semaphore": "give a file name without '/'",
-                "metrics.textfile": "give a file name ending in .prom (node exporter reads "
-                "only those)",
+                "metrics.textfile": "give a file name ending in .prom (node exporter's kind)",
                 "metrics.listen": "give HOST:PORT such as 127.0.0.1:9464 or [::1]:9464",
             }.get(where, f"give a value matching {error.validator_value}"),
         )

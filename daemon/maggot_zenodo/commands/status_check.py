@@ -195,8 +195,10 @@ def _rank(level: int) -> int:
 
 
 # -- the command line ------------------------------------------------------------------------
-def add_check_options(parser: argparse.ArgumentParser) -> None:
-    """``status --check`` and its thresholds (documented here: they show in ``--help``)."""
+def add_status_options(parser: argparse.ArgumentParser) -> None:
+    """``status --wide``, and ``--check`` with its thresholds (documented here: they show in
+    ``--help``). Here rather than in status.py, which the parser must not import at start."""
+    parser.add_argument("--wide", action="store_true", help="each error on one line, never wrapped")
     group = parser.add_argument_group(
         "monitoring check (--check)",
         "One line for Nagios, Icinga or NRPE; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. "
