@@ -22,7 +22,7 @@ from prometheus_client import (
 
 # The `*_created` series (when each counter began) only double the output; a scraper reads a
 # restart from the counters' reset anyway.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 UPLOADS = Counter(
