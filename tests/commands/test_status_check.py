@@ -75,7 +75,7 @@ def test_a_healthy_site_is_ok_and_failures_warn_then_a_stopped_daemon_is_critica
         assert code == 0, line
         assert line.startswith(
             f"MAGGOT-ZENODO OK - daemon running (pid {daemon.pid}), Zenodo reachable, "
-            "1 datasets known | "
+            "1 dataset known | "
         )
         assert line.endswith(
             "| queued=0 publishing=0 draft=1 published=0 failed=0 baselined=0 oldest_pending=0s\n"
@@ -178,3 +178,13 @@ def test_help_documents_the_thresholds() -> None:
         "default 3600; 0: never",
     ):
         assert words in text, words
+
+
+def test_the_line_stays_one_line_whatever_a_message_quotes(tmp_path: Path) -> None:
+    state = tmp_path / "odd|name\nhere" / "state.db"  # quoted by the error message
+    config = write_config(tmp_path, "http://127.0.0.1:9", state=str(state))
+    state.parent.mkdir()
+    state.write_text("not a journal\n" * 200, encoding="utf-8")
+    code, line = _check(config, "--no-zenodo")
+    assert code == 3 and line.count("|") == 1 and line.count("\n") == 1
+    assert "odd/name here" in line

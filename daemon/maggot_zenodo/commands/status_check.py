@@ -183,7 +183,9 @@ def emit(out: TextIO, findings: list[Finding], summary: Summary) -> int:
     ordered = sorted(findings, key=lambda f: -_rank(f.level))
     words = ", ".join(f.text for f in ordered)
     if level != UNKNOWN:
-        words += f", {summary.total} datasets known"
+        words += f", {summary.total} dataset{'' if summary.total == 1 else 's'} known"
+    # One line, and no '|' before the perfdata: a message quoting a file must not break either.
+    words = " ".join(words.split()).replace("|", "/")
     print(f"MAGGOT-ZENODO {LABELS[level]} - {words} | {summary.perfdata()}", file=out)
     return level
 
