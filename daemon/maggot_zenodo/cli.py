@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from maggot_zenodo import __version__
+from maggot_zenodo.commands.status_check import add_status_options
 from maggot_zenodo.config import Config, load_config
 from maggot_zenodo.constants import EXIT_USAGE
 from maggot_zenodo.errors import UserError
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = with_config(sub.add_parser("status", help="what the journal knows, a dataset a row"))
     st.add_argument("--json", action="store_true", help="machine-readable output")
+    add_status_options(st)
 
     val = with_config(sub.add_parser("validate", help="check the configuration file and exit"))
     val.add_argument("--online", action="store_true", help="also ask Zenodo to accept the token")
@@ -158,10 +160,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from maggot_zenodo.commands import publish as publishcmd
+    from maggot_zenodo.commands import status as statuscmd
+    from maggot_zenodo.commands import status_check
 
+    if args.check:
+        return status_check.check_command(args.config, args)
     config = _load(args)
-    return publishcmd.status(config, as_json=args.json)
+    return statuscmd.status(config, as_json=args.json, wide=args.wide)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

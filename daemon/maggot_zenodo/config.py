@@ -27,6 +27,7 @@ _T = TypeVar("_T")
 
 DEFAULT_CONFIG_PATH = Path(constants.DEFAULT_CONFIG_PATH)
 CONFIG_ENV = constants.CONFIG_ENV
+from maggot_zenodo.metrics_config import MetricsConfig
 
 
 class ConfigError(UserError):
@@ -36,6 +37,18 @@ class ConfigError(UserError):
         self.source, self.key, self.problem, self.fix = source, key, problem, fix
         where = f"{source}: {key}" if key else source
         super().__init__(f"{where}: {problem}. Fix: {fix}", fix)
+
+
+#: What a user who may not read the configuration or the state is told to do.
+ACCESS_HINT = "run as root or as a member of group maggot-zenodo"
+
+
+class ConfigAccessDenied(ConfigError):
+    """The configuration file exists but this user may not read it (an administrator's file)."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source, "", "permission denied", ACCESS_HINT)
+        self.args = (f"{source}: permission denied: {ACCESS_HINT}",)
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,7 @@ class Config:
     shutdown_timeout: float = 30.0
     log_level: str = "info"
     source: Path | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 @cache
@@ -130,6 +144,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             "the configuration file does not exist",
             f"create it (see etc/config.example.yaml) or point --config or ${CONFIG_ENV} at one",
         ) from None
+    except PermissionError:
+        raise ConfigAccessDenied(source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             source,
@@ -230,6 +246,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         ),
         state=path(data.get("state", str(Config.state))),
         source=Path(source) if source != "<config>" else None,
+        metrics=MetricsConfig.from_section(data.get("metrics") or {}, path),
     )
 
 
@@ -319,6 +336,8 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
         fix = {
             "zenodo.url": "use an http:// or https:// URL such as https://zenodo.org",
             "storage.semaphore": "give a file name without '/'",
+            "metrics.textfile": "give a file name ending in .prom (node exporter's kind)",
+            "metrics.listen": "give HOST:PORT such as 127.0.0.1:9464 or [::1]:9464",
         }.get(where, f"give a value matching {wanted}")
         return ConfigError(source, where, f"{error.instance!r} has the wrong form", fix)
     return ConfigError(source, where, error.message, "see etc/config.example.yaml")

@@ -66,7 +66,8 @@ def test_publish_and_status_commands(tmp_path, emulator):
     assert any(line.startswith("good") and "draft" in line for line in lines)
     assert any(line.startswith("bad") and "failed" in line for line in lines)
 
-    rows = {r["folder"]: r for r in json.loads(_cli("status", "--json", "--config", cfg).stdout)}
+    listing = json.loads(_cli("status", "--json", "--config", cfg).stdout)["datasets"]
+    rows = {r["folder"]: r for r in listing}
     assert rows["good"]["status"] == "draft" and rows["good"]["deposition_id"] == dep["id"]
     assert rows["good"]["files"] == 3
     assert rows["bad"]["status"] == "failed" and "“..”" in rows["bad"]["error"]

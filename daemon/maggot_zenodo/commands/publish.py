@@ -1,10 +1,7 @@
-"""``maggot-zenodo publish DATASET_DIR`` and ``maggot-zenodo status``: the sysadmin's tools."""
+"""``maggot-zenodo publish DATASET_DIR``: publish one dataset now (``status`` is in status.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -117,64 +114,3 @@ def report(outcome: Outcome, out: TextIO) -> int:
     if outcome.retryable:
         print("(a temporary problem: trying again later may succeed)", file=out)
     return EXIT_FAILED
-
-
-_COLUMNS = ("folder", "status", "deposition_id", "deposit_url", "doi", "files", "updated", "error")
-
-
-def status_rows(journal: Journal) -> list[dict[str, Any]]:
-    """One dict per dataset, as `status --json` prints them."""
-    rows = []
-    for r in journal.rows():
-        rows.append(
-            {
-                "folder": r.folder,
-                "zenodo_url": r.zenodo_url,
-                "account": r.account,
-                "status": r.status,
-                "deposition_id": r.deposition_id,
-                "deposit_url": r.deposit_url,
-                "doi": r.doi,
-                "concept_doi": r.concept_doi,
-                "files": len(r.file_list),
-                "updated": dt.datetime.fromtimestamp(r.updated, dt.timezone.utc)
-                .replace(microsecond=0)
-                .isoformat(),
-                "error": r.error,
-            }
-        )
-    return rows
-
-
-def status(config: Config, as_json: bool = False, *, out: TextIO | None = None) -> int:
-    """Print what the journal knows, a dataset a row."""
-    out = out or sys.stdout
-    if not Path(config.state).exists():
-        rows: list[dict[str, Any]] = []
-    else:
-        journal = Journal(config.state)
-        try:
-            rows = status_rows(journal)
-        finally:
-            journal.close()
-    if as_json:
-        json.dump(rows, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-        return EXIT_OK
-    if not rows:
-        print(f"no dataset in the journal yet ({config.state})", file=out)
-        return EXIT_OK
-    table = [[_cell(row[c]) for c in _COLUMNS] for row in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(_COLUMNS)]
-    widths = [min(w, 60) for w in widths]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)), file=out)
-    for t in table:
-        cells = [v[:w].ljust(w) for v, w in zip(t, widths, strict=True)]
-        print("  ".join(cells).rstrip(), file=out)
-    return EXIT_OK
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return " ".join(str(value).split())

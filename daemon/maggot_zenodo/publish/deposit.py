@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from maggot_zenodo import metrics
 from maggot_zenodo.publish import datafiles, markers
 from maggot_zenodo.publish.explain import Failure
 from maggot_zenodo.publish.prepare import Plan
@@ -188,6 +189,7 @@ def _upload_missing(
                 retryable=True,
             )
         s.step("upload", "result", {"id": dep.id, "key": f.key, "md5": md5})
+        metrics.count_upload(f.size)
         s.log.info(
             f"{s.row.folder}: uploaded {f.key} to deposition {dep.id}",
             deposition_id=dep.id,

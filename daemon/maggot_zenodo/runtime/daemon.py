@@ -16,6 +16,7 @@ from typing import Any
 from maggot_zenodo.config import Config, ConfigError, load_config
 from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from maggot_zenodo.logs import get_logger, setup_logging
+from maggot_zenodo.runtime import metrics_export
 from maggot_zenodo.runtime.engine import Runtime
 from maggot_zenodo.runtime.sdnotify import Notifier, watchdog_interval
 from maggot_zenodo.runtime.startup import Held, hold, refuse_bad_token
@@ -252,6 +253,7 @@ class Daemon:
             if self.watcher is not None:
                 with contextlib.suppress(Exception):
                     self.watcher.stop()
+            metrics_export.stop()  # before the journal it reads is closed
             if self.runtime is not None:
                 self.runtime.close()
             held.release()
@@ -261,6 +263,7 @@ class Daemon:
         assert runtime is not None
         runtime.pool.start()
         runtime.settler.start()
+        metrics_export.start(self.config.metrics, runtime.journal)
         root = self.config.storage.root
         self.notifier.status(f"starting: looking for semaphores already in {root}…")
         self.notifier.extend_timeout(BASELINE_EXTEND)  # a first walk of a slow NFS tree

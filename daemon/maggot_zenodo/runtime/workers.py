@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from maggot_zenodo import backoff
+from maggot_zenodo import backoff, metrics
 from maggot_zenodo.logs import get_logger
 
 DONE, FAILED, RETRY, SKIP = "done", "failed", "retry", "skip"
@@ -235,6 +235,7 @@ class WorkerPool:
             elif result == RETRY:
                 delay = backoff.exponential(attempt, self._retry_base, self._retry_max)
                 due = self._clock() + delay
+                metrics.count_retry()
                 self._retry_at[folder] = due
                 heapq.heappush(self._retry_heap, (due, str(folder), folder))
                 log.info("retry scheduled", dataset=str(folder), attempt=attempt, delay=delay)

@@ -368,6 +368,22 @@ class Journal(WatchTables):
                 (path, size, mtime_ns, ino, md5),
             )
 
+    # -- summaries for monitoring (status, status --check, metrics) ----------------------
+    def counts_by_state(self) -> dict[str, int]:
+        """How many datasets the journal holds in each state, whatever the states are."""
+        cur = self._conn().execute("SELECT status, COUNT(*) FROM datasets GROUP BY status")
+        return {str(r[0]): int(r[1]) for r in cur.fetchall()}
+
+    def oldest_pending(self, states: tuple[str, ...] = ("queued", "publishing")) -> float | None:
+        """The ``updated`` time of the longest-waiting dataset in ``states``; None if none."""
+        marks = ", ".join("?" for _ in states)
+        row = (
+            self._conn()
+            .execute(f"SELECT MIN(updated) FROM datasets WHERE status IN ({marks})", states)  # noqa: S608
+            .fetchone()
+        )
+        return float(row[0]) if row and row[0] is not None else None
+
 
 def _row(row: sqlite3.Row | None) -> DatasetRow:
     if row is None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from maggot_zenodo import __version__
+from maggot_zenodo import __version__, metrics
 from maggot_zenodo.backoff import full_jitter
 from maggot_zenodo.logs import get_logger, register_secret
 from maggot_zenodo.zenodo.deadline import GuardedAdapter, guarded
@@ -220,6 +220,7 @@ class Transport:
             attempt=attempt,
         )
         if isinstance(outcome, Answer):
+            metrics.count_answer(outcome.status)
             self._limiter.observe(outcome.headers, max_pause=self.retry_after_max)
         return outcome
 

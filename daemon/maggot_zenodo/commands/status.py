@@ -1,0 +1,186 @@
+"""``maggot-zenodo status``: what the journal knows, a dataset a row, and counts by state.
+
+The table shows each error whole: wrapped to the terminal's width under its column, or on
+one line with ``--wide`` (for grep). ``--json`` prints ``{"summary": {...}, "datasets": [...]}``.
+``--check`` (a Nagios plugin) lives in :mod:`maggot_zenodo.commands.status_check`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from maggot_zenodo.config import ACCESS_HINT, Config
+from maggot_zenodo.constants import EXIT_OK, EXIT_USAGE
+from maggot_zenodo.errors import UserError
+from maggot_zenodo.state.journal import DatasetRow
+from maggot_zenodo.state.reader import JournalReader
+from maggot_zenodo.state.summary import Summary, summarize
+
+_COLUMNS = ("folder", "status", "deposition_id", "deposit_url", "doi", "files", "updated", "error")
+# Columns before the error keep the old cap; only the error, last, is shown whole.
+_MAX_CELL = 60
+# Below this many columns left for the error, it goes on lines of its own under the row.
+_MIN_ERROR_WIDTH = 30
+
+
+class StateAccessDenied(UserError):
+    """The state database exists but this user may not read it (not root, not in the group)."""
+
+    def __init__(self, state: Path) -> None:
+        super().__init__(f"{state}: permission denied", ACCESS_HINT)
+        self.state = state
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.hint}"
+
+
+class StateUnreadable(UserError):
+    """The state file is there and readable, but SQLite cannot read it as a journal."""
+
+    def __init__(self, state: Path, reason: str) -> None:
+        super().__init__(
+            f"{state}: cannot be read as the journal ({reason})",
+            "point 'state:' in the configuration at the daemon's journal",
+        )
+
+    def __str__(self) -> str:
+        return f"{self.message}. Fix: {self.hint}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The journal's rows and their summary, read in one go."""
+
+    rows: tuple[DatasetRow, ...]
+    summary: Summary
+
+
+def read_state(state: Path) -> Snapshot:
+    """Rows and summary of the journal at ``state``; empty when there is no journal yet.
+
+    Read only (:class:`JournalReader`): a member of the service's group may run it. Raises
+    StateAccessDenied when the file or its folder may not be read by this user.
+    """
+    try:
+        exists = Path(state).exists()
+    except PermissionError:
+        raise StateAccessDenied(state) from None
+    if not exists:
+        return Snapshot((), Summary())
+    if not os.access(state, os.R_OK) or not os.access(Path(state).parent, os.X_OK):
+        raise StateAccessDenied(state)
+    try:
+        journal = JournalReader(state)
+        try:
+            return Snapshot(tuple(journal.rows()), summarize(journal))
+        finally:
+            journal.close()
+    except sqlite3.DatabaseError as exc:
+        if not os.access(state, os.R_OK):
+            raise StateAccessDenied(state) from None
+        raise StateUnreadable(state, str(exc)) from None
+
+
+def status_rows(rows: tuple[DatasetRow, ...] | list[DatasetRow]) -> list[dict[str, Any]]:
+    """One dict per dataset, as `status --json` prints them."""
+    return [
+        {
+            "folder": r.folder,
+            "zenodo_url": r.zenodo_url,
+            "account": r.account,
+            "status": r.status,
+            "deposition_id": r.deposition_id,
+            "deposit_url": r.deposit_url,
+            "doi": r.doi,
+            "concept_doi": r.concept_doi,
+            "files": len(r.file_list),
+            "updated": dt.datetime.fromtimestamp(r.updated, dt.timezone.utc)
+            .replace(microsecond=0)
+            .isoformat(),
+            "error": r.error,
+        }
+        for r in rows
+    ]
+
+
+def status(
+    config: Config,
+    as_json: bool = False,
+    *,
+    wide: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Print what the journal knows: a table (or JSON) and the counts by state."""
+    out = out or sys.stdout
+    try:
+        snap = read_state(config.state)
+    except UserError as exc:
+        print(f"maggot-zenodo: {exc}", file=err or sys.stderr)
+        return EXIT_USAGE
+    rows = status_rows(snap.rows)
+    if as_json:
+        json.dump(
+            {"summary": snap.summary.as_dict(), "datasets": rows}, out, indent=2, ensure_ascii=False
+        )
+        out.write("\n")
+        return EXIT_OK
+    if not rows:
+        print(f"no dataset in the journal yet ({config.state})", file=out)
+        return EXIT_OK
+    width = None if wide else shutil.get_terminal_size(fallback=(100, 24)).columns
+    for line in render_table(rows, width):
+        print(line, file=out)
+    print(snap.summary.text(), file=out)
+    return EXIT_OK
+
+
+def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
+    """The table's lines. Every column but the error is cut at 60 characters; the error is
+    whole: on one line when ``width`` is None, else wrapped within ``width`` columns (a word
+    longer than that, such as a path, stays whole so that it can be copied)."""
+    table = [[_cell(row[c]) for c in _COLUMNS] for row in rows]
+    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(_COLUMNS)]
+    widths = [min(w, _MAX_CELL) for w in widths[:-1]]
+    indent = sum(w + 2 for w in widths)
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths, strict=False))]
+    lines[0] += "  " + _COLUMNS[-1].upper()
+    for t in table:
+        head = "  ".join(v[:w].ljust(w) for v, w in zip(t, widths, strict=False)) + "  "
+        error = t[-1]
+        if width is None or len(head) + len(error) <= width:
+            lines.append((head + error).rstrip())
+        elif width - indent >= _MIN_ERROR_WIDTH:
+            parts = textwrap.wrap(
+                error, width - indent, break_long_words=False, break_on_hyphens=False
+            )
+            lines.append(head + parts[0])
+            lines.extend(" " * indent + part for part in parts[1:])
+        else:  # a narrow terminal: the error on lines of its own, indented
+            lines.append(head.rstrip())
+            lines.extend(
+                textwrap.wrap(
+                    error,
+                    max(_MIN_ERROR_WIDTH, width),
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+    return lines
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return " ".join(str(value).split())
