@@ -58,4 +58,6 @@ if [ ! -e "$base/.complete" ]; then
     touch "$base/.complete"
     echo "rootfs: $release ($purpose) ready in $(( $(date +%s) - started )) s" >&2
 fi
+# The mount point build-deb.sh binds its work folder to (the tree is entered read-only).
+[ "$purpose" = build ] && mkdir -p "$base/build"
 echo "$base"
