@@ -114,9 +114,9 @@ if [ "$release" != host ] && [ "${MAGGOT_DEB_LINTIAN:-1}" = 1 ]; then
     chmod 0755 "$work" && chmod 0644 "$work/check.deb"
     echo "build-deb: lintian ($release) on $(basename "$deb"), overrides shown with their reason:"
     # Judged on the output, not the exit code: bookworm's lintian counts overridden tags in
-    # --fail-on when --show-overrides is given.
+    # --fail-on when --show-overrides is given. (nspawn's pipe ends lines with CR LF.)
     "${in_chroot[@]}" --setenv=HOME=/tmp lintian --display-info --show-overrides \
-        --tag-display-limit 0 --color never /build/check.deb >"$out/lintian-$tag.txt" || true
+        --tag-display-limit 0 --color never /build/check.deb | tr -d '\r' >"$out/lintian-$tag.txt" || true
     # One line a tag (with how many files it names); the full output stays in the file.
     grep -v '^[NM]:' "$out/lintian-$tag.txt" | sed 's/ \[.*\]$//' | sort | uniq -c
     if grep -q '^[EW]: ' "$out/lintian-$tag.txt"; then

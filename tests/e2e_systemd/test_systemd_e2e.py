@@ -348,7 +348,7 @@ def test_semaphore_publishes_and_journal_has_fields_not_token(
     # CODE_* fields name the daemon's own line, not the logging module.
     assert {e.get("DATASET_NAME") for e in with_dataset} == {SAMPLE.name}
     assert all(str(e.get("DATASET")) == SAMPLE.name for e in with_dataset)
-    code_files = {str(e.get("CODE_FILE", "")) for e in entries if e.get("CODE_MODULE")}
+    code_files = {str(e.get("CODE_FILE", "")) for e in with_dataset}
     assert code_files and not any(f.endswith("/maggot_zenodo/logs.py") for f in code_files)
     assert any(f.endswith("/maggot_zenodo/runtime/service.py") for f in code_files), code_files
     live = wait_for(
