@@ -41,6 +41,17 @@ tar -C "$project" --exclude=./.venv --exclude=./build --exclude=./dist --exclude
     --exclude=./.git --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$work/src" -xf -
 
 if [ "$release" = host ]; then
+    need=()
+    /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+    command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
+    command -v strip >/dev/null || need+=(binutils)
+    if [ ${#need[@]} -gt 0 ]; then
+        if [ "$(id -u)" != 0 ]; then
+            echo "build-deb: missing Debian packages: ${need[*]} (run as root or install them)" >&2
+            exit 1
+        fi
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
     tag=$(. /etc/os-release && echo "${VERSION_CODENAME:-host}")
     VENV_STAGE=$stage HOME=$work/home "$here/build-venv.sh" "$work/src" "$work"
 else
