@@ -304,6 +304,15 @@ def test_python_runs_under_the_sandbox(machine: Machine) -> None:
 
 
 # -- the daemon under systemd ----------------------------------------------------------------
+def test_exposure_with_the_documented_storage_dropin(configured: Machine, workdir: Path) -> None:
+    """The figure the README quotes: the installed unit plus the storage drop-in it documents."""
+    security = configured.run(["systemd-analyze", "security", "--no-pager", UNIT], check=False)
+    figure = exposure(security.stdout, UNIT)
+    (workdir / "security-with-dropin.txt").write_text(security.stdout, encoding="utf-8")
+    print(f"\nsystemd-analyze security {UNIT} with storage.conf ({RELEASE}): exposure {figure}")
+    assert figure <= MAX_EXPOSURE, security.stdout
+
+
 def test_start_returns_when_ready_with_live_status(configured: Machine) -> None:
     started = time.monotonic()
     configured.systemctl("start", UNIT)  # Type=notify: returns once READY=1 arrived
