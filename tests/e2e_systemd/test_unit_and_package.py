@@ -67,6 +67,13 @@ def test_unit_has_the_promised_settings() -> None:
     assert {k: s.get(k, ["<missing>"])[-1] for k in expected} == expected
     assert s["SystemCallFilter"] == ["@system-service", "~@privileged @resources"]
     assert "IPAddressDeny" not in s  # Zenodo must stay reachable
+    # Errors a restart cannot fix stop it once: bad configuration (2), no token (243).
+    assert s["RestartPreventExitStatus"] == ["2 243"]
+    # A reload validates the file before it signals: a bad one fails the reload.
+    assert s["ExecReload"] == [
+        "/usr/bin/maggot-zenodo validate --config ${CONFIGURATION_DIRECTORY}/config.yaml",
+        "/bin/kill -HUP $MAINPID",
+    ]
     # The watchdog is on, and systemd waits longer at stop than the daemon's own grace period.
     assert int(s["WatchdogSec"][-1].rstrip("s")) > 0
     default_grace = config_schema()["properties"]["shutdown_timeout"]["default"]
@@ -231,3 +238,12 @@ def _version() -> str:
     from maggot_zenodo import __version__
 
     return __version__
+
+
+def test_proxy_dropin_example_names_the_proxy_and_the_ca_bundle() -> None:
+    text = (PROJECT / "systemd/maggot-zenodo.service.d/proxy.conf.example").read_text()
+    assert text.count("[Service]") == 1
+    env = [v for k, vs in unit_settings(text).items() if k == "Environment" for v in vs]
+    names = {v.split("=", 1)[0] for v in env}
+    assert names == {"HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE"}
+    assert "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt" in env
