@@ -57,7 +57,7 @@ bench: $(STAMP)
 # machine): MAGGOT_DEB_RELEASE=trixie (default) or bookworm, or host (this machine's python3,
 # no chroot, no lintian). `make deb-all` builds both releases. See packaging/build-deb.sh.
 deb:
-	packaging/build-deb.sh --release $${MAGGOT_DEB_RELEASE:-trixie} dist
+	packaging/build-deb.sh --release $(or $(MAGGOT_DEB_RELEASE),trixie) dist
 
 deb-all:
 	packaging/build-deb.sh --release trixie dist

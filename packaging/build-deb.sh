@@ -123,7 +123,8 @@ echo "build-deb: $deb ($(du -h "$deb" | cut -f1))"
 if [ "$release" != host ] && [ "${MAGGOT_DEB_LINTIAN:-1}" = 1 ]; then
     cp "$deb" "$work/check.deb"
     chmod 0755 "$work" && chmod 0644 "$work/check.deb"
-    echo "build-deb: lintian ($release) on $(basename "$deb"), overrides shown with their reason:"
+    echo "build-deb: lintian ($release) on $(basename "$deb"); overrides (O:) counted by tag, each"
+    echo "  with its reason in packaging/deb/lintian-overrides:"
     # Judged on the output, not the exit code: bookworm's lintian counts overridden tags in
     # --fail-on when --show-overrides is given. (nspawn's pipe ends lines with CR LF.)
     "${in_chroot[@]}" --setenv=HOME=/tmp lintian --display-info --show-overrides \
