@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEB_PACKAGES := libsystemd-dev pkg-config gcc
 PYTEST_ARGS ?=
 
-.PHONY: all demo test lint format bench deb e2e clean debian-deps sandbox-test
+.PHONY: all demo test lint format bench deb deb-all e2e clean debian-deps sandbox-test
 
 all: test
 
@@ -58,11 +58,18 @@ sandbox-test: $(STAMP)
 	@test -n "$$ZENODO_SANDBOX_TOKEN" || { echo "set ZENODO_SANDBOX_TOKEN to a sandbox.zenodo.org token"; exit 2; }
 	$(BIN)/python -m pytest tests/zenodo/test_contract.py -s -v
 
-# The Debian package, in dist/ (as root it installs python3-venv if missing); see packaging/.
+# The Debian package, in dist/, built in a chroot of the release (root; debootstrap once per
+# machine): MAGGOT_DEB_RELEASE=trixie (default) or bookworm, or host (this machine's python3,
+# no chroot, no lintian). `make deb-all` builds both releases. See packaging/build-deb.sh.
 deb:
-	packaging/build-deb.sh dist
+	packaging/build-deb.sh --release $(or $(MAGGOT_DEB_RELEASE),trixie) dist
 
-# End to end under a real systemd in a systemd-nspawn container (root; SKIP otherwise).
+deb-all:
+	packaging/build-deb.sh --release trixie dist
+	packaging/build-deb.sh --release bookworm dist
+
+# End to end under a real systemd in a systemd-nspawn container (root; SKIP otherwise), on
+# MAGGOT_E2E_RELEASE (trixie by default) or each of MAGGOT_E2E_RELEASES="trixie bookworm".
 e2e: $(STAMP)
 	tests/e2e_systemd/run-e2e.sh
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 from maggot_zenodo import __version__
 from maggot_zenodo.commands.status_check import add_status_options
@@ -19,58 +20,170 @@ from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import setup_logging
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="maggot-zenodo",
-        description="Publish Maggot datasets to Zenodo when a researcher drops a semaphore file.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+DESCRIPTION = """\
+Watch a Maggot storage space and publish each dataset to Zenodo when a researcher drops the
+semaphore file META_datafile_ok.txt into its folder. The deposit link is written back into
+the folder as META_zenodo.txt. Run as a systemd service (maggot-zenodo.service); the other
+commands inspect and act on the same configuration and journal."""
 
-    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument(
-            "--config",
-            metavar="FILE",
-            help="configuration file (default: $MAGGOT_ZENODO_CONFIG or "
-            "/etc/maggot-zenodo/config.yaml)",
+EPILOG = """\
+exit status: 0 success, 1 a dataset or a check failed, 2 bad usage or configuration.
+Configuration: --config FILE, else $MAGGOT_ZENODO_CONFIG, else /etc/maggot-zenodo/config.yaml.
+See maggot-zenodo COMMAND --help, man maggot-zenodo, /usr/share/doc/maggot-zenodo/README.Debian."""
+
+# shtab's completion hint for a path argument (shtab.FILE), set without importing shtab.
+_COMPLETE_FILE = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
+_COMPLETE_DIR = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
+# What add_subparsers() returns; a string so that it is never evaluated (3.10 has no generic).
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _command(sub: Sub, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand: one line for the overview, a paragraph for its own --help."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    action = p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $MAGGOT_ZENODO_CONFIG, else "
+        "/etc/maggot-zenodo/config.yaml)",
+    )
+    action.complete = _COMPLETE_FILE  # type: ignore[attr-defined] # read by shtab
+    return p
+
+
+def _dataset_dir(p: argparse.ArgumentParser, what: str) -> None:
+    action = p.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path, help=what)
+    action.complete = _COMPLETE_DIR  # type: ignore[attr-defined] # read by shtab
+
+
+def _add_run(sub: Sub) -> None:
+    p = _with_config(
+        _command(
+            sub,
+            "run",
+            "watch the storage space and publish (the daemon)",
+            "Watch storage.root in the foreground and publish every dataset whose semaphore\n"
+            "appears or is touched again. systemd runs it so (Type=notify; SIGHUP reloads the\n"
+            "configuration, SIGTERM stops after the uploads in flight).",
         )
-        return p
-
-    run = with_config(sub.add_parser("run", help="watch the storage space and publish (daemon)"))
-    run.add_argument("--once", action="store_true", help="process what is pending, then exit")
-
-    pub = with_config(sub.add_parser("publish", help="publish one dataset now"))
-    pub.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
-
-    chk = with_config(sub.add_parser("check", help="show the Zenodo metadata (no network)"))
-    chk.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
-
-    with_config(sub.add_parser("scan", help="list datasets whose semaphore awaits processing"))
-
-    st = with_config(sub.add_parser("status", help="what the journal knows, a dataset a row"))
-    st.add_argument("--json", action="store_true", help="machine-readable output")
-    add_status_options(st)
-
-    val = with_config(sub.add_parser("validate", help="check the configuration file and exit"))
-    val.add_argument("--online", action="store_true", help="also ask Zenodo to accept the token")
-
-    rty = with_config(
-        sub.add_parser("retry", help="run datasets again without touching their semaphore")
     )
-    rty.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path, nargs="*")
-    rty.add_argument("--failed", action="store_true", help="every dataset that failed")
-    rty.add_argument(
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="process what is pending, then exit (0 when every dataset succeeded)",
+    )
+
+
+def _add_publish(sub: Sub) -> None:
+    p = _with_config(
+        _command(
+            sub,
+            "publish",
+            "publish one dataset now",
+            "Publish one dataset now, with a progress bar on a terminal, and print the deposit\n"
+            "URL. Data files go only when the semaphore is present, as in Maggot. Exit 0 on\n"
+            "success, 1 with the reason on failure.",
+        )
+    )
+    _dataset_dir(p, "the dataset's folder (holding its META_*.json)")
+
+
+def _add_check(sub: Sub) -> None:
+    p = _with_config(
+        _command(
+            sub,
+            "check",
+            "show the Zenodo metadata a dataset would get (no network)",
+            "Convert one dataset's Maggot metadata and print the deposition JSON that would be\n"
+            "sent (exit 0), or every problem found, each with its fix (exit 1). No network.",
+        )
+    )
+    _dataset_dir(p, "the dataset's folder (holding its META_*.json)")
+
+
+def _add_scan(sub: Sub) -> None:
+    _with_config(
+        _command(
+            sub,
+            "scan",
+            "list the datasets whose semaphore awaits processing",
+            "One reconciliation pass over storage.root, without acting: list the datasets whose\n"
+            "semaphore the journal has not processed yet.",
+        )
+    )
+
+
+def _add_status(sub: Sub) -> None:
+    p = _with_config(
+        _command(
+            sub,
+            "status",
+            "what the journal knows, a dataset a row",
+            "Print every dataset the journal knows: its state, deposition and last error.\n"
+            "Needs read access to the state (root, or a member of group maggot-zenodo).",
+        )
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    add_status_options(p)
+
+
+def _add_validate(sub: Sub) -> None:
+    p = _with_config(
+        _command(
+            sub,
+            "validate",
+            "check the configuration and the environment, and exit",
+            "Check the configuration file (every key, its type and its value) and the\n"
+            "environment: storage root, state directory, token source, Maggot definition files.\n"
+            "Exit 0 when all is well, 2 with the file, the key and the fix otherwise.\n"
+            "systemctl reload runs it before signalling the daemon.",
+        )
+    )
+    p.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask Zenodo whether it answers and accepts the token (prints its rate limit)",
+    )
+
+
+def _add_retry(sub: Sub) -> None:
+    p = _with_config(
+        _command(
+            sub,
+            "retry",
+            "run datasets again without touching their semaphore",
+            "Queue datasets again without touching any semaphore. With the daemon running, the\n"
+            "daemon does the work; without it, the command says so and exits 1, unless --now\n"
+            "is given, when it publishes from here.",
+        )
+    )
+    p.add_argument(
+        "dataset_dir", metavar="DATASET_DIR", type=Path, nargs="*", help="dataset folders"
+    )
+    p.add_argument("--failed", action="store_true", help="every dataset that failed")
+    p.add_argument(
         "--now", action="store_true", help="without a running daemon, publish from here"
     )
 
-    _add_emulator(sub)
-    return parser
 
-
-def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    emu = sub.add_parser("emulator", help="run a local Zenodo emulator (tests, demos, trials)")
-    emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=0, help="0 picks a free port")
+def _add_emulator(sub: Sub) -> None:
+    emu = _command(
+        sub,
+        "emulator",
+        "run a local Zenodo emulator (tests, demos, trials)",
+        "A local Zenodo deposit API over HTTP, for tests, demos and trials without an account.\n"
+        "Its first line on stdout is its base URL; the API is under <base>/api/.",
+    )
+    emu.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    emu.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     emu.add_argument("--data", type=Path, help="folder for its state and files (default: temp)")
     emu.add_argument(
         "--token",
@@ -81,18 +194,16 @@ def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     emu.add_argument(
         "--rate-limit",
-        default=None,
         metavar="N/min",
         help="answer 429 beyond N requests per minute per token",
     )
     emu.add_argument(
         "--faults",
-        default=None,
         metavar="SPEC",
         help='fault injection, e.g. \'{"rate": 0.2, "kinds": ["502", "reset"]}\' '
         "or 'rate=0.2,kinds=502+reset'",
     )
-    emu.add_argument("--seed", type=int, default=None, help="seed for reproducible faults")
+    emu.add_argument("--seed", type=int, metavar="N", help="seed for reproducible faults")
     emu.add_argument(
         "--latency", type=float, default=0.0, metavar="S", help="seconds added to every request"
     )
@@ -117,9 +228,54 @@ def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="SLUG",
         help="a community without curator among the users: inclusions wait (repeatable)",
     )
-    emu.add_argument("--max-files", type=int, default=100)
-    emu.add_argument("--max-file-size", type=int, default=50_000_000_000)
+    emu.add_argument(
+        "--max-files",
+        type=int,
+        default=100,
+        metavar="N",
+        help="files per deposition, as Zenodo (default: %(default)s)",
+    )
+    emu.add_argument(
+        "--max-file-size",
+        type=int,
+        default=50_000_000_000,
+        metavar="BYTES",
+        help="largest file accepted (default: %(default)s, Zenodo's 50 GB)",
+    )
     emu.add_argument("--quiet", action="store_true", help="no request log on stderr")
+
+
+# One function per subcommand, in the order `--help` lists them.
+SUBCOMMANDS: tuple[Callable[[Sub], None], ...] = (
+    _add_run,
+    _add_publish,
+    _add_check,
+    _add_scan,
+    _add_status,
+    _add_validate,
+    _add_retry,
+    _add_emulator,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; also read at build time by argparse-manpage and shtab."""
+    parser = argparse.ArgumentParser(
+        prog="maggot-zenodo",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="print the version and exit",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, title="commands")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
 
 
 def _load(args: argparse.Namespace) -> Config:

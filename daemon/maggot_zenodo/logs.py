@@ -2,6 +2,13 @@
 
 Every record goes through :func:`redact`, which replaces any registered secret (the Zenodo
 tokens in use) with ``***``: the token must never reach a log, even inside an exception.
+
+Every line names its subject in the message itself (``2024/frim1: failed: ...``), so that
+``journalctl -f`` reads without the fields: a logger from :func:`dataset_logger` prefixes its
+messages with the dataset; any call may pass ``subject=...`` for another subject (a file, the
+storage root). Under journald ``CODE_FILE``/``CODE_LINE``/``CODE_FUNC`` name the real caller,
+``DATASET`` holds the dataset's path relative to the storage root and ``DATASET_NAME`` its
+folder's name.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any, TextIO
 
 import structlog
@@ -83,13 +92,38 @@ def journal_field(key: str) -> str:
     return name or "FIELD"
 
 
+def name_subject(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: ``subject=X`` turns the message into ``X: message`` (once)."""
+    subject = event_dict.pop("subject", None)
+    if subject:
+        event = str(event_dict.get("event", ""))
+        if not event.startswith(f"{subject}:"):
+            event_dict["event"] = f"{subject}: {event}" if event else str(subject)
+    return event_dict
+
+
+# Where the call was made, skipping structlog's frames and this module's (dataset_logger and
+# friends): journald's CODE_* fields then name the daemon's line, not ours.
+_CALLSITE = structlog.processors.CallsiteParameterAdder(
+    {
+        structlog.processors.CallsiteParameter.PATHNAME,
+        structlog.processors.CallsiteParameter.LINENO,
+        structlog.processors.CallsiteParameter.FUNC_NAME,
+    },
+    additional_ignores=[__name__],
+)
+JournalSend = Callable[..., None]
+
+
 class JournaldLogger:
     """A structlog logger that sends each record to journald with structured fields."""
 
-    def __init__(self) -> None:
-        from systemd import journal  # imported lazily: only present under systemd
+    def __init__(self, send: JournalSend | None = None) -> None:
+        if send is None:
+            from systemd import journal  # imported lazily: only present under systemd
 
-        self._send = journal.send
+            send = journal.send
+        self._send = send
 
     def msg(self, **fields: Any) -> None:
         self._send(**fields)
@@ -109,6 +143,18 @@ def to_journal_fields(_logger: Any, method: str, event_dict: dict[str, Any]) -> 
     logger_name = event_dict.pop("logger", None)
     if logger_name:
         fields["CODE_MODULE"] = logger_name
+    # The caller (from _CALLSITE); journal.send fills these with its own caller otherwise.
+    for key, field in (
+        ("pathname", "CODE_FILE"),
+        ("lineno", "CODE_LINE"),
+        ("func_name", "CODE_FUNC"),
+    ):
+        value = event_dict.pop(key, None)
+        if value is not None:
+            fields[field] = value
+    dataset = event_dict.get("dataset")
+    if dataset and "dataset_name" not in event_dict:
+        fields["DATASET_NAME"] = PurePosixPath(str(dataset)).name
     for key, value in event_dict.items():
         fields[journal_field(key)] = value if isinstance(value, (str, int, float)) else str(value)
     return fields
@@ -129,8 +175,16 @@ def detect_format(stream: TextIO | None = None) -> str:
         return "json"
 
 
-def setup_logging(level: str = "info", fmt: str | None = None, stream: TextIO | None = None) -> str:
-    """Configure structlog (and the standard library's logging) once for the process."""
+def setup_logging(
+    level: str = "info",
+    fmt: str | None = None,
+    stream: TextIO | None = None,
+    journal_send: JournalSend | None = None,
+) -> str:
+    """Configure structlog (and the standard library's logging) once for the process.
+
+    ``journal_send`` replaces ``systemd.journal.send`` (a test's capture of what journald would
+    receive); it is used only with the journald format."""
     stream = stream or sys.stderr
     fmt = fmt or detect_format(stream)
     numeric = _LEVELS.get(level, logging.INFO)
@@ -139,11 +193,12 @@ def setup_logging(level: str = "info", fmt: str | None = None, stream: TextIO | 
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        name_subject,
         redact,
     ]
     if fmt == "journald":
-        processors = [*shared, to_journal_fields]
-        factory: Any = lambda *_args: JournaldLogger()  # noqa: E731
+        processors = [*shared, _CALLSITE, to_journal_fields]
+        factory: Any = lambda *_args: JournaldLogger(journal_send)  # noqa: E731
     elif fmt == "console":
         colors = "NO_COLOR" not in os.environ
         processors = [*shared, structlog.dev.ConsoleRenderer(colors=colors)]
@@ -177,3 +232,10 @@ class _ScrubFilter(logging.Filter):
 def get_logger(name: str | None = None, **context: Any) -> Any:
     """A structlog logger bound to ``context`` (e.g. ``dataset=...``)."""
     return structlog.get_logger(name).bind(**context) if context else structlog.get_logger(name)
+
+
+def dataset_logger(name: str | None, dataset: str, **context: Any) -> Any:
+    """A logger for one dataset (``dataset`` = its path relative to the storage root): every
+    message starts with ``dataset: `` and carries the ``dataset`` field (journald: DATASET and
+    DATASET_NAME)."""
+    return get_logger(name, dataset=dataset, subject=dataset, **context)

@@ -40,8 +40,12 @@ class Token:
     __str__ = __repr__
 
 
-def read_token_file(path: Path) -> str:
-    """Read a token file, refusing one that group or others may read."""
+def read_token_file(path: Path, *, credential: bool = False) -> str:
+    """Read a token file, refusing one that group or others may read.
+
+    A systemd credential is exempt from the group check: systemd makes the file itself, in a
+    directory only the service may enter, 0400 up to systemd 256 and 0440 (the service's own
+    group) from 257 on (Debian trixie)."""
     try:
         # O_NONBLOCK: a FIFO in place of the file must not hang the daemon
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
@@ -65,7 +69,7 @@ def read_token_file(path: Path) -> str:
             "or point the token setting at the file inside that folder.",
         )
     with os.fdopen(fd, "rb") as fh:
-        if st.st_mode & 0o077:
+        if st.st_mode & (0o007 if credential else 0o077):
             raise TokenError(
                 f"The token file {path} is readable by group or others "
                 f"(mode {stat_module.S_IMODE(st.st_mode):04o}); it is refused. "
@@ -124,7 +128,7 @@ def read_source(source: SecretSource) -> str:
                 f"The systemd credential {source.value!r} is missing from $CREDENTIALS_DIRECTORY.",
                 f"Check the unit's LoadCredential={source.value}:... line.",
             )
-        value = read_token_file(path)
+        value = read_token_file(path, credential=True)
     elif source.kind == "env":
         raw = os.environ.get(source.value)
         if raw is None:

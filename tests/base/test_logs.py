@@ -151,3 +151,59 @@ def test_format_follows_the_environment(tmp_path) -> None:
     )
     assert other.stdout.strip() == "json"
     err.close()
+
+
+def _journald_capture() -> list[dict]:
+    sent: list[dict] = []
+    logs.setup_logging("debug", fmt="journald", journal_send=lambda **f: sent.append(f))
+    return sent
+
+
+def test_journal_code_fields_name_the_real_caller() -> None:
+    """CODE_FILE/LINE/FUNC point at the line that logged, not at logs.py (issue #11)."""
+    sent = _journald_capture()
+    logs.get_logger("test").info("plain call")
+    line_plain = sys._getframe().f_lineno - 1
+    logs.dataset_logger("test", "2024/frim1").warning("through the dataset helper")
+    line_helper = sys._getframe().f_lineno - 1
+    assert [f["CODE_FILE"] for f in sent] == [__file__, __file__]
+    assert [f["CODE_LINE"] for f in sent] == [line_plain, line_helper]
+    assert {f["CODE_FUNC"] for f in sent} == {"test_journal_code_fields_name_the_real_caller"}
+    assert all(isinstance(f["CODE_LINE"], int) for f in sent)  # journal.send formats it with :d
+    assert not any(str(f["CODE_FILE"]).endswith("maggot_zenodo/logs.py") for f in sent)
+
+
+def test_dataset_logger_names_its_subject_and_both_dataset_fields() -> None:
+    sent = _journald_capture()
+    log = logs.dataset_logger("maggot_zenodo.test", "2024/frim1")
+    log.info("draft https://zenodo.example/deposit/123 (3 files, 2 uploaded)", status="draft")
+    log.error("2024/frim1: failed: already prefixed")
+    (draft, failed) = sent
+    assert (
+        draft["MESSAGE"]
+        == "2024/frim1: draft https://zenodo.example/deposit/123 (3 files, 2 uploaded)"
+    )
+    assert draft["DATASET"] == "2024/frim1" and draft["DATASET_NAME"] == "frim1"
+    assert draft["STATUS"] == "draft" and draft["PRIORITY"] == 6
+    assert "SUBJECT" not in draft
+    assert failed["MESSAGE"] == "2024/frim1: failed: already prefixed"  # never twice
+    assert failed["PRIORITY"] == 3
+
+
+def test_subject_prefixes_any_message_in_every_format() -> None:
+    stream = io.StringIO()
+    logs.setup_logging("info", fmt="json", stream=stream)
+    logs.get_logger("test").error("No such file or directory", subject="storage root /opt/dta")
+    logs.get_logger("test").info("reload refused: storage.root: missing")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["event"] == "storage root /opt/dta: No such file or directory"
+    assert "subject" not in first
+    assert second["event"] == "reload refused: storage.root: missing"
+    assert "pathname" not in first  # call-site fields only go to journald
+
+
+def test_dataset_name_of_a_top_level_dataset_is_its_path() -> None:
+    sent = _journald_capture()
+    logs.get_logger("test", dataset="Tomato2022").info("queued")
+    assert sent[0]["DATASET"] == sent[0]["DATASET_NAME"] == "Tomato2022"
+    assert sent[0]["MESSAGE"] == "queued"  # get_logger(dataset=...) alone adds no prefix

@@ -76,6 +76,23 @@ def test_systemd_credential(tmp_path, monkeypatch):
         token_for(cfg, None)
 
 
+def test_systemd_257_credential_mode_0440_is_accepted_but_not_0444(tmp_path, monkeypatch):
+    """systemd 257 (Debian trixie) makes credential files 0440; others may still not read."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    _token_file(creds / "zenodo-token", SECRET, 0o440)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    cfg = _config(tmp_path, token={"credential": "zenodo-token"})
+    assert token_for(cfg, None).value == SECRET
+    os.chmod(creds / "zenodo-token", 0o444)
+    with pytest.raises(TokenError, match="readable by group or others"):
+        token_for(cfg, None)
+    # A plain token file keeps the strict rule: group-readable is refused.
+    site = _token_file(tmp_path / "site", SECRET, 0o440)
+    with pytest.raises(TokenError, match="readable by group or others"):
+        token_for(_config(tmp_path, token={"file": str(site)}), None)
+
+
 def test_owner_token_wins_then_site_token(tmp_path):
     owners = tmp_path / "tokens.d"
     owners.mkdir()

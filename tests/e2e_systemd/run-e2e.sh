@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make e2e`: the end-to-end test under a real systemd (tests/e2e_systemd/test_systemd_e2e.py).
+# `make e2e`: the end-to-end test under a real systemd (tests/e2e_systemd/test_systemd_e2e.py),
+# on Debian trixie by default (MAGGOT_E2E_RELEASE=bookworm, or MAGGOT_E2E_RELEASES="trixie bookworm").
 #
 # Root only. Prints SKIP and exits 0 when not root or when this host cannot boot a container;
 # set MAGGOT_E2E_REQUIRED=1 (CI) to turn those skips into failures. Installs systemd-container
@@ -28,12 +29,21 @@ fi
 [ -w /sys/fs/cgroup ] || skip "/sys/fs/cgroup is not writable: cannot boot a container here"
 mkdir -p /run/systemd/machines || skip "cannot create /run/systemd/machines"
 
-start=$(date +%s)
-MAGGOT_E2E=1 "$python" -m pytest -p no:cacheprovider -m systemd -o addopts="" -rA -v -s \
-    tests/e2e_systemd/test_systemd_e2e.py "$@"
-rc=$?
-echo "e2e: $(( $(date +%s) - start )) s, pytest exit code $rc"
-if [ $rc = 0 ] && [ -e e2e-run/last/SKIPPED ]; then
-    skip "$(cat e2e-run/last/SKIPPED)"
-fi
+# One release after the other (MAGGOT_E2E_RELEASES="trixie bookworm"), each in its own
+# container with the package built for it; MAGGOT_E2E_RELEASE picks one (default trixie).
+releases=${MAGGOT_E2E_RELEASES:-${MAGGOT_E2E_RELEASE:-trixie}}
+rc=0
+summary=()
+for release in $releases; do
+    start=$(date +%s)
+    MAGGOT_E2E=1 MAGGOT_E2E_RELEASE=$release "$python" -m pytest -p no:cacheprovider -m systemd \
+        -o addopts="" -rA -v -s tests/e2e_systemd/test_systemd_e2e.py "$@"
+    one=$?
+    summary+=("e2e $release: $(( $(date +%s) - start )) s, pytest exit code $one")
+    [ $one = 0 ] || rc=$one
+    if [ $one = 0 ] && [ -e "e2e-run/$release/SKIPPED" ]; then
+        skip "$(cat "e2e-run/$release/SKIPPED")"
+    fi
+done
+printf '%s\n' "${summary[@]}"
 exit $rc

@@ -1,11 +1,13 @@
-"""End to end under a real systemd: the Debian package installed in a booted bookworm container.
+"""End to end under a real systemd: the Debian package installed in a booted Debian container.
 
-Run by ``make e2e`` (root; sets MAGGOT_E2E=1). Elsewhere, e.g. inside ``make test``, the module
-is skipped: it boots a container and takes about a minute. The tests run in file order and
-share one container: install → sandbox probe → start → publish → kill -9 → watchdog →
-upgrade → stop → purge.
+Run by ``make e2e`` (root; sets MAGGOT_E2E=1) for the release in MAGGOT_E2E_RELEASE (trixie
+by default, or bookworm). Elsewhere, e.g. inside ``make test``, the module is skipped: it
+boots a container and takes a minute or two. The tests run in file order and share one
+container: install → man page → sandbox probe → start → publish → reload (bad, good) →
+kill -9 → watchdog → upgrade → stop → missing token → purge.
 
-Real parts only: systemd 252 as PID 1 (systemd-nspawn), the .deb built from the working tree,
+Real parts only: the release's systemd as PID 1 (systemd-nspawn), the .deb built for that
+release from the working tree (inside a chroot of it),
 the Zenodo emulator on the host's loopback (the container shares the host's network), the
 storage space a host folder bind-mounted at /opt/data, the token through LoadCredential=.
 """
@@ -15,29 +17,27 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import subprocess
-import sys
-import textwrap
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
-from nspawn_machine import Machine, MachineError, boot_blockers, exposure, wait_for
+from e2e_setup import (
+    DROPINS,
+    MAX_EXPOSURE,
+    PROJECT,
+    RELEASE,
+    SAMPLE,
+    STORAGE_GID,
+    TOKEN,
+    UNIT,
+    emulator_depositions,
+    status_file,
+    wait_active,
+)
+from nspawn_machine import Machine, boot_blockers, exposure, wait_for
 
 pytestmark = pytest.mark.systemd
-
-PROJECT = Path(__file__).resolve().parents[2]
-SAMPLE = PROJECT.parent / "shared" / "samples" / "storage" / "frim1"
-UNIT = "maggot-zenodo.service"
-DROPINS = "/etc/systemd/system/maggot-zenodo.service.d"
-STORAGE_GID = 2500  # the storage's group, "maggot", the same number on the host and inside
-TOKEN = "e2e-" + secrets.token_hex(20)
-MAX_EXPOSURE = 2.0
 
 
 def _enabled() -> str | None:
@@ -48,159 +48,6 @@ def _enabled() -> str | None:
 
 if _enabled():
     pytest.skip(_enabled() or "", allow_module_level=True)
-
-
-def _daemon_missing() -> str | None:
-    """The daemon is written in parallel with this harness: say clearly what is missing."""
-    pkg = PROJECT / "daemon" / "maggot_zenodo"
-    for part in ("service.py", "emulator/main.py", "publish.py"):
-        if not (pkg / part).exists():
-            return f"maggot_zenodo/{part} does not exist yet"
-    return None
-
-
-needs_daemon = pytest.mark.skipif(
-    _daemon_missing() is not None and os.environ.get("MAGGOT_E2E_REQUIRED") != "1",
-    reason=f"the daemon is not there yet: {_daemon_missing()}",
-)
-
-
-# -- fixtures: everything once per module ---------------------------------------------------
-@pytest.fixture(scope="module")
-def workdir() -> Iterator[Path]:
-    path = PROJECT / "e2e-run" / "last"  # the previous run's logs are replaced
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    yield path
-    shutil.rmtree(path / "rootfs", ignore_errors=True)  # ~300 MB; logs stay for a post-mortem
-
-
-@pytest.fixture(scope="module")
-def deb(workdir: Path) -> Path:
-    given = os.environ.get("MAGGOT_E2E_DEB")
-    if given:
-        return Path(given).resolve()
-    subprocess.run([str(PROJECT / "packaging" / "build-deb.sh"), str(workdir / "dist")], check=True)
-    (found,) = (workdir / "dist").glob("maggot-zenodo_*.deb")
-    return found
-
-
-@pytest.fixture(scope="module")
-def storage(workdir: Path) -> Path:
-    """The storage space: group-owned by the storage's group, setgid folders, no access for
-    others, so the service reaches it only through SupplementaryGroups= as documented."""
-    root = workdir / "storage"
-    root.mkdir()
-    os.chown(root, 0, STORAGE_GID)
-    os.chmod(root, 0o2770)  # noqa: S103 - group-only, as a real storage space
-    return root
-
-
-@pytest.fixture(scope="module")
-def machine(workdir: Path, deb: Path, storage: Path) -> Iterator[Machine]:
-    rootfs = workdir / "rootfs"
-    m = Machine(rootfs, f"mz-e2e-{os.getpid()}", binds=[(storage, "/opt/data")])
-    try:
-        subprocess.run([str(Path(__file__).with_name("rootfs.sh")), str(rootfs)], check=True)
-        shutil.copy(deb, rootfs / "root" / deb.name)
-        m.start()
-    except (subprocess.CalledProcessError, MachineError, TimeoutError) as exc:
-        m.stop()
-        # This host cannot boot a container (no mirror, no cgroup access, ...): a SKIP that
-        # run-e2e.sh prints, unless CI demands the real run.
-        if os.environ.get("MAGGOT_E2E_REQUIRED") == "1":
-            raise
-        (workdir / "SKIPPED").write_text(f"cannot boot a container here: {exc}\n")
-        pytest.skip(f"cannot boot a container here: {exc}")
-    try:
-        m.run(["groupadd", "-g", str(STORAGE_GID), "maggot"])
-        m.run(["dpkg", "-i", f"/root/{deb.name}"], timeout=120)
-        yield m
-        (workdir / "journal.json").write_text(m.journal_text(), encoding="utf-8")
-    finally:
-        m.stop()
-
-
-@pytest.fixture(scope="module")
-def emulator(workdir: Path) -> Iterator[str]:
-    if _daemon_missing():
-        pytest.skip(f"the daemon is not there yet: {_daemon_missing()}")
-    log = open(workdir / "emulator.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "maggot_zenodo", "emulator", "--host", "127.0.0.1"),
-            *("--port", "0", "--token", TOKEN, "--data", str(workdir / "emulator"), "--quiet"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
-    try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().decode().strip()
-        assert base.startswith("http://127.0.0.1:"), f"emulator printed {base!r}"
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def configured(machine: Machine, emulator: str) -> Machine:
-    """What the README tells a sysadmin to do: config, root-only token, storage drop-in."""
-    config = textwrap.dedent(f"""\
-        storage:
-          root: /opt/data
-          watch: inotify
-          settle: 1
-        zenodo:
-          url: {emulator}
-          token: {{credential: zenodo-token}}
-          max_retries: 2
-        shutdown_timeout: 10
-        log_level: debug
-        """)
-    machine.write("/etc/maggot-zenodo/config.yaml", config, mode=0o640)
-    machine.write("/etc/maggot-zenodo/token", TOKEN + "\n", mode=0o600)
-    storage_conf = (PROJECT / "systemd/maggot-zenodo.service.d/storage.conf.example").read_text()
-    machine.write(f"{DROPINS}/storage.conf", storage_conf)
-    # Test-only: a short watchdog so that a hung process is caught in seconds, not a minute.
-    machine.write(f"{DROPINS}/e2e-watchdog.conf", "[Service]\nWatchdogSec=5s\nTimeoutAbortSec=5s\n")
-    machine.systemctl("daemon-reload")
-    return machine
-
-
-def emulator_depositions(base: str) -> list[dict]:
-    with urllib.request.urlopen(f"{base}/_emulator/state", timeout=10) as resp:  # noqa: S310
-        state = json.load(resp)
-    deps = state.get("depositions", state) if isinstance(state, dict) else state
-    return list(deps.values()) if isinstance(deps, dict) else list(deps)
-
-
-def status_file(folder: Path) -> dict | None:
-    try:
-        data = yaml.safe_load((folder / "META_zenodo.txt").read_text(encoding="utf-8"))
-    except (FileNotFoundError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def wait_active(m: Machine, restarts: int | None, old_pid: str | None = None) -> dict[str, str]:
-    """Wait until the unit runs again with a new main process (and, if given, the count of
-    automatic restarts systemd made)."""
-
-    def probe() -> dict[str, str] | None:
-        s = m.show(UNIT, "ActiveState", "SubState", "MainPID", "NRestarts", "StatusText")
-        ok = s["ActiveState"] == "active" and s["SubState"] == "running"
-        ok = ok and restarts in (None, int(s["NRestarts"]))
-        ok = ok and s["MainPID"] not in ("0", old_pid)
-        return s if ok else None
-
-    return wait_for(probe, 60, f"{UNIT} active again with NRestarts={restarts}", step=0.2)
 
 
 # -- the package and the unit, without the daemon -------------------------------------------
@@ -223,13 +70,30 @@ def test_package_installs_user_config_and_unit(machine: Machine) -> None:
     assert machine.show(UNIT, "ActiveState") == {"ActiveState": "inactive"}
 
 
+def test_man_page_and_bash_completion_are_installed(machine: Machine) -> None:
+    listed = machine.run(["dpkg", "-L", "maggot-zenodo"]).stdout.split()
+    page = "/usr/share/man/man1/maggot-zenodo.1.gz"
+    completion = "/usr/share/bash-completion/completions/maggot-zenodo"
+    assert page in listed and completion in listed
+    text = machine.run(["sh", "-c", f"gzip -dc {page}"]).stdout
+    assert text.startswith(".TH MAGGOT\\-ZENODO") and "243/CREDENTIALS" in text
+    # The completion is valid bash and knows the commands.
+    machine.run(["bash", "-n", completion])
+    words = machine.run(
+        ["bash", "-c", f". {completion}; echo ${{_shtab_maggot_zenodo_subparsers[@]}}"]
+    )
+    assert {"run", "publish", "status", "validate"} <= set(words.stdout.split())
+    helped = machine.run(["maggot-zenodo", "run", "--help"]).stdout
+    assert "--once" in helped and "process what is pending" in helped
+
+
 def test_unit_verifies_and_exposure_is_low(machine: Machine, workdir: Path) -> None:
     verify = machine.run(["systemd-analyze", "verify", UNIT], check=False)
     assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
     security = machine.run(["systemd-analyze", "security", "--no-pager", UNIT], check=False)
     figure = exposure(security.stdout, UNIT)
     (workdir / "security.txt").write_text(security.stdout, encoding="utf-8")
-    print(f"\nsystemd-analyze security {UNIT} (installed, systemd 252): exposure {figure}")
+    print(f"\nsystemd-analyze security {UNIT} (installed, {RELEASE}): exposure {figure}")
     assert figure <= MAX_EXPOSURE, security.stdout
 
 
@@ -297,7 +161,15 @@ def test_python_runs_under_the_sandbox(machine: Machine) -> None:
 
 
 # -- the daemon under systemd ----------------------------------------------------------------
-@needs_daemon
+def test_exposure_with_the_documented_storage_dropin(configured: Machine, workdir: Path) -> None:
+    """The figure the README quotes: the installed unit plus the storage drop-in it documents."""
+    security = configured.run(["systemd-analyze", "security", "--no-pager", UNIT], check=False)
+    figure = exposure(security.stdout, UNIT)
+    (workdir / "security-with-dropin.txt").write_text(security.stdout, encoding="utf-8")
+    print(f"\nsystemd-analyze security {UNIT} with storage.conf ({RELEASE}): exposure {figure}")
+    assert figure <= MAX_EXPOSURE, security.stdout
+
+
 def test_start_returns_when_ready_with_live_status(configured: Machine) -> None:
     started = time.monotonic()
     configured.systemctl("start", UNIT)  # Type=notify: returns once READY=1 arrived
@@ -319,7 +191,6 @@ def _copy_dataset(storage: Path) -> Path:
     return folder
 
 
-@needs_daemon
 def test_semaphore_publishes_and_journal_has_fields_not_token(
     configured: Machine, storage: Path, emulator: str
 ) -> None:
@@ -339,6 +210,13 @@ def test_semaphore_publishes_and_journal_has_fields_not_token(
     assert with_dataset, "no journal entry with DATASET=...frim1"
     assert any(str(e.get("DEPOSITION_ID")) == str(status["deposition_id"]) for e in entries)
     assert any(e.get("STATUS") in ("draft", "published") for e in with_dataset)
+    # DATASET is the path relative to the storage root, DATASET_NAME the folder's name; the
+    # CODE_* fields name the daemon's own line, not the logging module.
+    assert {e.get("DATASET_NAME") for e in with_dataset} == {SAMPLE.name}
+    assert all(str(e.get("DATASET")) == SAMPLE.name for e in with_dataset)
+    code_files = {str(e.get("CODE_FILE", "")) for e in with_dataset}
+    assert code_files and not any(f.endswith("/maggot_zenodo/logs.py") for f in code_files)
+    assert any(f.endswith("/maggot_zenodo/runtime/service.py") for f in code_files), code_files
     live = wait_for(
         lambda: (
             re.search(r"\b1 done\b", t := configured.show(UNIT, "StatusText")["StatusText"]) and t
@@ -351,7 +229,25 @@ def test_semaphore_publishes_and_journal_has_fields_not_token(
     assert TOKEN not in (folder / "META_zenodo.txt").read_text(encoding="utf-8")
 
 
-@needs_daemon
+def test_reload_with_a_bad_config_fails_and_keeps_the_daemon(configured: Machine) -> None:
+    before = configured.show(UNIT, "MainPID", "NRestarts")
+    good = (configured.root / "etc/maggot-zenodo/config.yaml").read_text(encoding="utf-8")
+    configured.write("/etc/maggot-zenodo/config.yaml", good + "bogus_key: 1\n", mode=0o640)
+    try:
+        done = configured.systemctl("reload", UNIT, check=False)
+        assert done.returncode != 0, done
+        print(f"\nsystemctl reload with a bad file: exit {done.returncode}: {done.stderr.strip()}")
+        after = configured.show(UNIT, "ActiveState", "SubState", "MainPID", "NRestarts")
+        assert after["ActiveState"] == "active" and after["SubState"] == "running", after
+        assert after["MainPID"] == before["MainPID"] and after["NRestarts"] == before["NRestarts"]
+        reason = [str(e.get("MESSAGE", "")) for e in configured.journal("-u", UNIT)]
+        assert any("bogus_key" in m for m in reason), reason[-10:]
+    finally:
+        configured.write("/etc/maggot-zenodo/config.yaml", good, mode=0o640)
+    configured.systemctl("reload", UNIT)  # the good file again: the reload succeeds
+    assert configured.show(UNIT, "MainPID") == {"MainPID": before["MainPID"]}
+
+
 def test_kill_9_restarts_without_a_second_deposition(
     configured: Machine, storage: Path, emulator: str
 ) -> None:
@@ -373,7 +269,6 @@ def test_kill_9_restarts_without_a_second_deposition(
     assert len(emulator_depositions(emulator)) == 1
 
 
-@needs_daemon
 def test_watchdog_kills_a_hung_process_and_restarts_it(configured: Machine) -> None:
     old_pid = configured.show(UNIT, "MainPID")["MainPID"]
     configured.systemctl("kill", "--kill-whom=main", "-s", "STOP", UNIT)
@@ -382,7 +277,6 @@ def test_watchdog_kills_a_hung_process_and_restarts_it(configured: Machine) -> N
     assert any("Watchdog timeout" in m for m in messages), messages[-10:]
 
 
-@needs_daemon
 def test_upgrade_restarts_the_running_service_and_keeps_state(
     configured: Machine, deb: Path
 ) -> None:
@@ -395,18 +289,54 @@ def test_upgrade_restarts_the_running_service_and_keeps_state(
     assert owner == "maggot-zenodo" and int(size) > 0
 
 
-@needs_daemon
 def test_stop_is_clean(configured: Machine) -> None:
     configured.systemctl("stop", UNIT)
     s = configured.show(UNIT, "ActiveState", "Result", "ExecMainStatus")
     assert s == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}, s
 
 
+def test_missing_token_fails_once_without_a_restart_loop(configured: Machine) -> None:
+    """status=243/CREDENTIALS is final (RestartPreventExitStatus=): no five restarts, no
+    "Start request repeated too quickly"."""
+    configured.run(["mv", "/etc/maggot-zenodo/token", "/etc/maggot-zenodo/token.away"])
+    try:
+        started = configured.systemctl("start", UNIT, check=False)
+        assert started.returncode != 0
+        s = configured.show(UNIT, "ActiveState", "Result", "ExecMainStatus", "NRestarts")
+        assert s["ActiveState"] == "failed" and s["ExecMainStatus"] == "243", s
+        # Three times RestartSec: a restart loop would have begun by then.
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            now = configured.show(UNIT, "ActiveState", "NRestarts")
+            assert now == {"ActiveState": "failed", "NRestarts": "0"}, now
+            time.sleep(0.5)
+        status = configured.systemctl("status", UNIT, "--no-pager", check=False).stdout
+        print(f"\nsystemctl status with no token:\n{status}")
+        assert "243/CREDENTIALS" in status
+        messages = " ".join(str(e.get("MESSAGE", "")) for e in configured.journal("-u", UNIT))
+        assert "repeated too quickly" not in messages
+    finally:
+        configured.run(["mv", "/etc/maggot-zenodo/token.away", "/etc/maggot-zenodo/token"])
+        configured.systemctl("reset-failed", UNIT, check=False)
+
+
+def test_journal_excerpt_reads_without_fields(configured: Machine, workdir: Path) -> None:
+    """What a sysadmin sees with `journalctl -u maggot-zenodo` (quoted in the issue's note)."""
+    excerpt = configured.run(["journalctl", "-u", UNIT, "--no-pager", "-o", "short-iso"]).stdout
+    lines = [ln for ln in excerpt.splitlines() if "maggot-zenodo[" in ln]
+    print(f"\njournalctl -u {UNIT} ({RELEASE}), last 40 lines:\n" + "\n".join(lines[-40:]))
+    (workdir / "journal-excerpt.txt").write_text(excerpt, encoding="utf-8")
+    assert lines and TOKEN not in excerpt
+    # The refused reload says why in the message itself, not only in a field.
+    assert any("bogus_key" in ln for ln in lines), "the refused reload's reason is not shown"
+
+
 def test_purge_removes_program_state_and_overrides(machine: Machine) -> None:
     machine.systemctl("stop", UNIT, check=False)
     machine.run(["dpkg", "--purge", "maggot-zenodo"], timeout=120)
     gone = ["/opt/venvs/maggot-zenodo", "/usr/bin/maggot-zenodo", "/var/lib/maggot-zenodo"]
-    gone += ["/lib/systemd/system/maggot-zenodo.service", "/etc/maggot-zenodo/config.yaml"]
+    gone += ["/usr/lib/systemd/system/maggot-zenodo.service", "/etc/maggot-zenodo/config.yaml"]
+    gone += ["/usr/share/man/man1/maggot-zenodo.1.gz"]
     left = machine.run(["ls", "-d", *gone], check=False).stdout.split()
     assert left == []
     assert "maggot" not in machine.run(["dpkg-statoverride", "--list"]).stdout

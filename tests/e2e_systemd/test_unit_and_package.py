@@ -4,6 +4,7 @@ The same unit is checked again, installed and running, by test_systemd_e2e.py.""
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import re
 import shutil
@@ -66,6 +67,13 @@ def test_unit_has_the_promised_settings() -> None:
     assert {k: s.get(k, ["<missing>"])[-1] for k in expected} == expected
     assert s["SystemCallFilter"] == ["@system-service", "~@privileged @resources"]
     assert "IPAddressDeny" not in s  # Zenodo must stay reachable
+    # Errors a restart cannot fix stop it once: bad configuration (2), no token (243).
+    assert s["RestartPreventExitStatus"] == ["2 243"]
+    # A reload validates the file before it signals: a bad one fails the reload.
+    assert s["ExecReload"] == [
+        "/usr/bin/maggot-zenodo validate --config ${CONFIGURATION_DIRECTORY}/config.yaml",
+        "/bin/kill -HUP $MAINPID",
+    ]
     # The watchdog is on, and systemd waits longer at stop than the daemon's own grace period.
     assert int(s["WatchdogSec"][-1].rstrip("s")) > 0
     default_grace = config_schema()["properties"]["shutdown_timeout"]["default"]
@@ -152,7 +160,11 @@ def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not Path("/usr/bin/python3").exists() or shutil.which("dpkg-deb") is None:
         pytest.skip("needs Debian's /usr/bin/python3 and dpkg-deb")
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([str(PROJECT / "packaging" / "build-deb.sh"), str(out)], check=True)
+    # This host's release and its own python3, no chroot: the layout is the same for every
+    # release (`make e2e` builds and installs the trixie package in a trixie container).
+    subprocess.run(
+        [str(PROJECT / "packaging" / "build-deb.sh"), "--release", "host", str(out)], check=True
+    )
     (found,) = out.glob("maggot-zenodo_*.deb")
     return found
 
@@ -161,7 +173,12 @@ def test_deb_holds_the_app_unit_user_and_conffile(deb: Path, tmp_path: Path) -> 
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True).stdout
     entries = {line.split()[5].lstrip("."): line for line in listing.splitlines()}
     for path in (
-        "/lib/systemd/system/maggot-zenodo.service",
+        "/usr/lib/systemd/system/maggot-zenodo.service",
+        "/usr/share/man/man1/maggot-zenodo.1.gz",
+        "/usr/share/bash-completion/completions/maggot-zenodo",
+        "/usr/share/doc/maggot-zenodo/changelog.gz",
+        "/usr/share/doc/maggot-zenodo/examples/proxy.conf",
+        "/usr/share/lintian/overrides/maggot-zenodo",
         "/usr/lib/sysusers.d/maggot-zenodo.conf",
         "/usr/lib/tmpfiles.d/maggot-zenodo.conf",
         "/usr/share/doc/maggot-zenodo/README.Debian",
@@ -172,8 +189,12 @@ def test_deb_holds_the_app_unit_user_and_conffile(deb: Path, tmp_path: Path) -> 
         assert path in entries, path
     assert entries["/etc/maggot-zenodo/config.yaml"].startswith("-rw-r----- root/root")
     assert "-> /opt/venvs/maggot-zenodo/bin/maggot-zenodo" in listing  # /usr/bin/maggot-zenodo
+    assert not any(p.startswith("/lib/") for p in entries)  # merged /usr (trixie)
     info = subprocess.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True).stdout
-    assert "python3-systemd" in info and "python3 (<< 3.12)" in info
+    # The venv is tied to the builder's python3 minor version, and says so.
+    major, minor = (int(x) for x in _python3_version().split("."))
+    assert f"python3 (>= {major}.{minor}), python3 (<< {major}.{minor + 1})" in info
+    assert "python3-systemd" in info and "libc6 (>= " in info
     control = tmp_path / "control"
     subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True)
     assert (control / "conffiles").read_text().split() == ["/etc/maggot-zenodo/config.yaml"]
@@ -192,3 +213,37 @@ def test_deb_holds_the_app_unit_user_and_conffile(deb: Path, tmp_path: Path) -> 
     assert leftovers == ""
     pycs = list((venv / "lib").rglob("maggot_zenodo/__pycache__/cli.*.pyc"))
     assert pycs and b"/opt/venvs/maggot-zenodo/lib/" in pycs[0].read_bytes()
+    # Compiled modules are stripped: no symbol table left (lintian: unstripped-binary).
+    objects = list(venv.rglob("*.so"))
+    assert objects
+    for obj in objects:
+        sections = subprocess.run(["readelf", "-S", str(obj)], capture_output=True, text=True)
+        assert ".symtab" not in sections.stdout, obj
+    # The changelog is the one in packaging/, and names the packaged version.
+    changelog = gzip.decompress((tree / "usr/share/doc/maggot-zenodo/changelog.gz").read_bytes())
+    assert changelog.decode().startswith(f"maggot-zenodo ({_version()}) ")
+    assert b"@MAINTAINER@" not in changelog and b"localhost" not in changelog
+
+
+def _python3_version() -> str:
+    return subprocess.run(
+        ["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def _version() -> str:
+    from maggot_zenodo import __version__
+
+    return __version__
+
+
+def test_proxy_dropin_example_names_the_proxy_and_the_ca_bundle() -> None:
+    text = (PROJECT / "systemd/maggot-zenodo.service.d/proxy.conf.example").read_text()
+    assert text.count("[Service]") == 1
+    env = [v for k, vs in unit_settings(text).items() if k == "Environment" for v in vs]
+    names = {v.split("=", 1)[0] for v in env}
+    assert names == {"HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE"}
+    assert "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt" in env
