@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("validate", help="check the configuration file and exit"))
 
     emu = sub.add_parser("emulator", help="run a local Zenodo emulator (tests, demos, trials)")
+    emu.add_argument("--api", choices=("zenodo", "dataverse"), default="zenodo")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=0, help="0 picks a free port")
     emu.add_argument("--data", type=Path, help="folder for its state and files (default: temp)")
@@ -79,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--max-files", type=int, default=100)
     emu.add_argument("--max-file-size", type=int, default=50_000_000_000)
     emu.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    emu.add_argument("--collection", default="maggot", help="Dataverse: the collection alias")
+    emu.add_argument(
+        "--schema-dir",
+        type=Path,
+        default=None,
+        help="Dataverse: folder of saved version.json, metadatablocks-citation.json, "
+        "licenses.json, datasetSchema.json to serve instead of the stock ones",
+    )
+    emu.add_argument(
+        "--metadata-languages",
+        default="",
+        help="Dataverse: comma-separated :MetadataLanguages (default: none allowed)",
+    )
     return parser
 
 
