@@ -67,7 +67,9 @@ def _values(item: dict[str, Any], multiple: bool) -> list[Any]:
     return [value]
 
 
-def _parse_compound(name: str, spec: dict[str, Any], value: Any, index: dict[str, Any]) -> dict:
+def _parse_compound(
+    name: str, spec: dict[str, Any], value: Any, index: dict[str, Any]
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadJson(f"Error parsing Json: a value of {name} must be an object")
     children = spec.get("childFields") or {}
@@ -75,7 +77,7 @@ def _parse_compound(name: str, spec: dict[str, Any], value: Any, index: dict[str
     for key, child in value.items():
         if not isinstance(child, dict):
             raise BadJson(f"Error parsing Json: {key} in {name} must be an object")
-        cname = child.get("typeName", key)
+        cname = str(child.get("typeName", key))
         if cname not in children:
             if cname in index:
                 raise BadJson(f"Error parsing Json: field {cname} is not a child of {name}")
@@ -94,7 +96,7 @@ def _parse_compound(name: str, spec: dict[str, Any], value: Any, index: dict[str
     return kept
 
 
-def _parse_field(item: Any, block: dict[str, Any], index: dict[str, Any]) -> dict | None:
+def _parse_field(item: Any, block: dict[str, Any], index: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(item, dict) or not isinstance(item.get("typeName"), str):
         raise BadJson("Error parsing Json: a field without typeName")
     name = item["typeName"]

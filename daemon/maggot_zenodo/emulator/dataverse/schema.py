@@ -83,6 +83,8 @@ def load_schema(schema_dir: Path | None) -> SiteSchema:
 
 def find_license(schema: SiteSchema, value: Any) -> tuple[dict[str, Any] | None, str]:
     """The active licence a ``license`` value names (URI first, then name), or the 400 text."""
+    name: Any
+    uri: Any
     if isinstance(value, str):
         name, uri = value, None
         refusal = f"Invalid or unsupported license: {value}"

@@ -72,7 +72,7 @@ class DataverseServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def state(self) -> dict[str, Any]:
         return snapshot(self)
@@ -107,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         params = parse_qs(split.query, keep_blank_values=True)
         try:
-            body = BodyReader(self.rfile, self.headers)
+            body = BodyReader(self.rfile, self.headers)  # type: ignore[arg-type]  # a binary stream
         except ValueError:
             self.close_connection = True
             self._send(Response(400, {"status": "ERROR", "message": "Bad Content-Length"}), None)
@@ -227,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.rfile.close()
         self.connection.close()
-        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()  # type: ignore[assignment]  # closed
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
 
 
 def _fault(code: int) -> Response:

@@ -1,0 +1,84 @@
+"""Helpers for the Dataverse tests: a fast emulator, a client, minimal valid bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maggot_zenodo.dataverse.client import DataverseClient
+from maggot_zenodo.emulator.dataverse.api import Timing
+from maggot_zenodo.emulator.dataverse.runner import DataverseHandle, start_dataverse
+
+TOKEN = "dv-secret-token-3f9a1c77"
+OTHER_TOKEN = "dv-other-token-0b2e6d10"
+FAST = Timing(
+    index_lag=0.05,
+    lagging_index=0.6,
+    finalize=0.02,
+    async_publish=0.4,
+    ingest=0.1,
+    lingering_lock=0.6,
+)
+
+
+def start(tmp_path: Any, **kw: Any) -> DataverseHandle:
+    kw.setdefault("tokens", (TOKEN, OTHER_TOKEN))
+    kw.setdefault("timing", FAST)
+    return start_dataverse(tmp_path / "dataverse-emulator", **kw)
+
+
+def client(handle: DataverseHandle, token: str = TOKEN, **kw: Any) -> DataverseClient:
+    kw.setdefault("backoff_base", 0.01)
+    kw.setdefault("backoff_max", 0.1)
+    kw.setdefault("rate_limit_base", 0.02)
+    kw.setdefault("lock_timeout", 10.0)
+    kw.setdefault("lock_poll_max", 0.1)
+    kw.setdefault("read_timeout", 20.0)
+    return DataverseClient(handle.base_url, token, **kw)
+
+
+def field(name: str, value: Any, type_class: str = "primitive", multiple: bool = False) -> dict:
+    return {"typeName": name, "multiple": multiple, "typeClass": type_class, "value": value}
+
+
+def minimal_version(title: str = "Finches", marker: str | None = None) -> dict[str, Any]:
+    """The smallest version body the stock citation block accepts."""
+    fields = [
+        field("title", title),
+        field("author", [{"authorName": field("authorName", "Finch, Fiona")}], "compound", True),
+        field(
+            "datasetContact",
+            [
+                {
+                    "datasetContactName": field("datasetContactName", "Finch, Fiona"),
+                    "datasetContactEmail": field("datasetContactEmail", "finch@example.org"),
+                }
+            ],
+            "compound",
+            True,
+        ),
+        field(
+            "dsDescription",
+            [{"dsDescriptionValue": field("dsDescriptionValue", "Birds.")}],
+            "compound",
+            True,
+        ),
+        field("subject", ["Medicine, Health and Life Sciences"], "controlledVocabulary", True),
+    ]
+    if marker:
+        fields.append(
+            field(
+                "otherId",
+                [
+                    {
+                        "otherIdAgency": field("otherIdAgency", "maggot-zenodo"),
+                        "otherIdValue": field("otherIdValue", marker),
+                    }
+                ],
+                "compound",
+                True,
+            )
+        )
+    return {
+        "license": {"name": "CC0 1.0", "uri": "http://creativecommons.org/publicdomain/zero/1.0"},
+        "metadataBlocks": {"citation": {"fields": fields}},
+    }
