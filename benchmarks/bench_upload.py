@@ -173,7 +173,8 @@ def main() -> int:
         proc, base = start_emulator(workdir / "emulator")
         with ZenodoClient(base, token) as client:
             dep = client.create({"title": "upload benchmark"})
-            bucket = client.get(dep["id"])["links"]["bucket"]
+            bucket = client.get(dep.id).bucket
+            assert bucket is not None
         curl_s = run_curl(bucket, token, path, workdir)
         child = run_client(base, token, bucket, path)
         held = state_md5s(base)

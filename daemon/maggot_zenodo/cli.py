@@ -13,9 +13,8 @@ from pathlib import Path
 
 from maggot_zenodo import __version__
 from maggot_zenodo.config import Config, ConfigError, load_config
+from maggot_zenodo.constants import EXIT_OK, EXIT_USAGE
 from maggot_zenodo.logs import setup_logging
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:

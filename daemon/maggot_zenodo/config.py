@@ -11,26 +11,31 @@ import difflib
 import json
 import os
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 import yaml
 
-DEFAULT_CONFIG_PATH = Path("/etc/maggot-zenodo/config.yaml")
-CONFIG_ENV = "MAGGOT_ZENODO_CONFIG"
+from maggot_zenodo import constants
+from maggot_zenodo.errors import UserError
+
+_T = TypeVar("_T")
+
+DEFAULT_CONFIG_PATH = Path(constants.DEFAULT_CONFIG_PATH)
+CONFIG_ENV = constants.CONFIG_ENV
 
 
-class ConfigError(Exception):
-    """A configuration problem; the CLI prints it and exits 2."""
+class ConfigError(UserError):
+    """A configuration problem naming the file, the key and the fix; the CLI exits 2."""
 
     def __init__(self, source: str, key: str, problem: str, fix: str) -> None:
         self.source, self.key, self.problem, self.fix = source, key, problem, fix
         where = f"{source}: {key}" if key else source
-        super().__init__(f"{where}: {problem}. Fix: {fix}")
+        super().__init__(f"{where}: {problem}. Fix: {fix}", fix)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class SecretSource:
 @dataclass(frozen=True)
 class StorageConfig:
     root: Path
-    semaphore: str = "META_datafile_ok.txt"
+    semaphore: str = constants.DEFAULT_SEMAPHORE
     watch: str = "auto"
     poll_interval: float = 30.0
     settle: float = 5.0
@@ -161,6 +166,24 @@ def parse_config(data: Any, source: str = "<config>", base_dir: Path | None = No
     return _build(data, source, base_dir or Path.cwd())
 
 
+def _section(cls: type[_T], data: dict[str, Any], **fixed: Any) -> _T:
+    """A config dataclass from one YAML section: the keys given (floats made float, lists
+    made tuples), ``fixed`` values as they are, the dataclass's defaults for the rest (the
+    schema's defaults equal them: tests/base/test_config_defaults.py holds them together)."""
+    values: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]  # every _T is a dataclass
+        if f.name in fixed:
+            values[f.name] = fixed[f.name]
+        elif f.name in data:
+            value = data[f.name]
+            if f.type == "float":
+                value = float(value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[f.name] = value
+    return cls(**values)
+
+
 def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     def path(value: str | None) -> Path | None:
         if value is None:
@@ -185,43 +208,20 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
             "add 'zenodo.token: {credential: zenodo-token}' (systemd LoadCredential=), "
             "'{file: /etc/maggot-zenodo/token}' or '{env: ZENODO_TOKEN}', or set tokens.owners_dir",
         )
-    storage = StorageConfig(
-        root=path(st["root"]),  # type: ignore[arg-type]
-        semaphore=st.get("semaphore", StorageConfig.semaphore),
-        watch=st.get("watch", StorageConfig.watch),
-        poll_interval=float(st.get("poll_interval", StorageConfig.poll_interval)),
-        settle=float(st.get("settle", StorageConfig.settle)),
-        rescan_interval=float(st.get("rescan_interval", StorageConfig.rescan_interval)),
-    )
-    defaults = ZenodoConfig()
-    zenodo = ZenodoConfig(
-        url=check_zenodo_url(zd.get("url", defaults.url), source),
-        token=token_source,
-        publish=zd.get("publish", defaults.publish),
-        communities=tuple(zd.get("communities", ())),
-        include_metadata_file=zd.get("include_metadata_file", defaults.include_metadata_file),
-        connect_timeout=float(zd.get("connect_timeout", defaults.connect_timeout)),
-        read_timeout=float(zd.get("read_timeout", defaults.read_timeout)),
-        rate_limit=zd.get("rate_limit", defaults.rate_limit),
-        max_retries=zd.get("max_retries", defaults.max_retries),
-        max_files=zd.get("max_files", defaults.max_files),
-        max_file_size=zd.get("max_file_size", defaults.max_file_size),
-        max_record_size=zd.get("max_record_size", defaults.max_record_size),
-    )
-    maggot = MaggotConfig(
-        conf_dir=path(mg.get("conf_dir")),
-        cvlist_dir=path(mg.get("cvlist_dir")),
-        max_metadata_size=mg.get("max_metadata_size", MaggotConfig.max_metadata_size),
-    )
-    return Config(
-        storage=storage,
-        zenodo=zenodo,
-        tokens=TokensConfig(owners_dir=owners_dir),
-        maggot=maggot,
-        state=path(data.get("state", str(Config.state))),  # type: ignore[arg-type]
-        workers=data.get("workers", Config.workers),
-        shutdown_timeout=float(data.get("shutdown_timeout", Config.shutdown_timeout)),
-        log_level=data.get("log_level", Config.log_level),
+    url = check_zenodo_url(zd.get("url", ZenodoConfig.url), source)
+    return _section(
+        Config,
+        data,
+        storage=_section(StorageConfig, st, root=path(st["root"])),
+        zenodo=_section(ZenodoConfig, zd, url=url, token=token_source),
+        tokens=_section(TokensConfig, tk, owners_dir=owners_dir),
+        maggot=_section(
+            MaggotConfig,
+            mg,
+            conf_dir=path(mg.get("conf_dir")),
+            cvlist_dir=path(mg.get("cvlist_dir")),
+        ),
+        state=path(data.get("state", str(Config.state))),
         source=Path(source) if source != "<config>" else None,
     )
 

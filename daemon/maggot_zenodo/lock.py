@@ -1,4 +1,4 @@
-"""Single-instance lock: one daemon per state file.
+"""Exclusive locks: one daemon per state file, one worker per dataset (the one flock helper).
 
 Two daemons on the same journal would each publish the same dataset. An exclusive,
 non-blocking ``flock`` on ``<state>.lock`` refuses the second one; the kernel drops the lock
@@ -23,6 +23,22 @@ class AlreadyRunning(Exception):
         super().__init__(f"another maggot-zenodo ({who}) is already running on {state}")
 
 
+def try_flock(path: Path, mode: int = 0o600) -> int | None:
+    """An open descriptor holding an exclusive ``flock`` on ``path`` (created if needed), or
+    None when another process holds it. Closing the descriptor releases the lock; so does the
+    holder's death. Other OSErrors (no such folder, read-only) propagate."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def lock_path(state: Path) -> Path:
     return Path(f"{state}.lock")
 
@@ -45,19 +61,22 @@ class InstanceLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _read_pid(fd)
-            os.close(fd)
-            raise AlreadyRunning(self.state, pid) from None
-        except BaseException:
-            os.close(fd)
-            raise
+        fd = try_flock(self.path, 0o644)
+        if fd is None:
+            raise AlreadyRunning(self.state, self._holder())
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         self._fd = fd
+
+    def _holder(self) -> int | None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            return _read_pid(fd)
+        finally:
+            os.close(fd)
 
     def release(self) -> None:
         if self._fd is None:

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maggot_zenodo.config import Config, SecretSource
+from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import register_secret
 
 MAX_TOKEN_FILE = 64 * 1024
 
 
-class TokenError(Exception):
-    """No usable token; ``hint`` says what a sysadmin should do."""
+class TokenError(UserError, ValueError):
+    """No usable token; ``hint`` says what a sysadmin should do. Never holds the token.
 
-    def __init__(self, message: str, hint: str = "") -> None:
-        self.message, self.hint = message, hint
-        super().__init__(message)
+    A ValueError too, so that callers that validate a token argument (the client) raise one
+    type that both the CLI and plain Python code understand."""
 
 
 @dataclass(frozen=True)
@@ -71,21 +71,30 @@ def read_token_file(path: Path) -> str:
     return _clean(data.decode("utf-8", errors="replace"), f"the token file {path}")
 
 
-def _clean(text: str, where: str) -> str:
-    value = text.strip()
-    if not value:
-        raise TokenError(f"{where[0].upper()}{where[1:]} is empty.", "Put the Zenodo token in it.")
+def check_token_text(value: str, where: str = "the Zenodo token") -> None:
+    """Refuse a token that cannot go into an HTTP header as it is (the one token check).
+
+    ``value`` is the token already stripped of surrounding whitespace. The error names
+    ``where`` the token came from and never echoes the value (requests would, in its
+    InvalidHeader message)."""
+    label = f"{where[0].upper()}{where[1:]}"
+    if not isinstance(value, str) or not value:
+        raise TokenError(f"{label} is empty.", "Put the Zenodo token in it.")
     if any(c.isspace() for c in value):
         raise TokenError(
-            f"{where[0].upper()}{where[1:]} holds more than one word; a token is one word.",
+            f"{label} holds more than one word; a token is one word.",
             "Keep only the token in it, on one line.",
         )
     if not value.isascii() or not value.isprintable():
         raise TokenError(
-            f"{where[0].upper()}{where[1:]} holds control or non-ASCII characters; "
-            "a Zenodo token has none.",
+            f"{label} holds control or non-ASCII characters; a Zenodo token has none.",
             "Keep only the token in it, on one line, as Zenodo shows it.",
         )
+
+
+def _clean(text: str, where: str) -> str:
+    value = text.strip()
+    check_token_text(value, where)
     return value
 
 

@@ -8,7 +8,14 @@ import pytest
 import requests
 from emulator_support import DEP, Client, valid_metadata
 
-from maggot_zenodo.emulator.faults import FaultInjector, FaultSpecError, parse_spec
+from maggot_zenodo.emulator.faults import (
+    CLASSIC,
+    KINDS,
+    TRANSIENT_4XX,
+    FaultInjector,
+    FaultSpecError,
+    parse_spec,
+)
 
 
 @pytest.fixture
@@ -210,3 +217,116 @@ def test_control_answers_carry_no_rate_headers_on_a_shared_connection(emulator, 
     r = client.get("/_emulator/state")  # same session, same keep-alive connection
     assert r.status_code == 200 and "X-RateLimit-Limit" not in r.headers
     assert r.json()["requests"]["total"] == 1
+
+
+# ----- Zenodo's transient faults that look final (issue #10 §2) ------------------------------
+@pytest.mark.parametrize(
+    ("kind", "status", "message"),
+    [
+        ("transfer_failed", 400, "The file upload transfer failed, please try again."),
+        ("spurious_quota", 400, "Bucket quota exceeded."),
+    ],
+)
+def test_transient_upload_faults_answer_zenodo_texts_and_store_nothing(
+    emulator, client, kind, status, message
+):
+    dep = client.create()
+    emulator.set_faults(only(kind))
+    r = client.upload(dep, "small.txt", b"tiny")
+    assert r.status_code == status and r.json() == {"status": status, "message": message}
+    assert emulator.state()["depositions"][0]["files"] == []
+    assert emulator.state()["faults"]["injected"] == {kind: 1}
+    assert client.upload(dep, "small.txt", b"tiny").status_code == 201  # a retry succeeds
+
+
+def test_spurious_413_on_a_tiny_upload(emulator, client):
+    dep = client.create()
+    emulator.set_faults(only("spurious_413"))
+    r = client.upload(dep, "small.txt", b"x" * 1000)
+    assert r.status_code == 413 and b"413 Request Entity Too Large" in r.content
+    assert emulator.state()["depositions"][0]["files"] == []
+    assert client.upload(dep, "small.txt", b"x" * 1000).status_code == 201
+
+
+@pytest.mark.parametrize("kind", ["transfer_failed", "spurious_413", "spurious_quota"])
+def test_upload_faults_never_hit_other_requests(emulator, client, kind):
+    emulator.set_faults({"rate": 1.0, "kinds": [kind]})
+    dep = client.create()
+    assert client.get(f"{DEP}/{dep['id']}").status_code == 200
+    assert client.put(f"{DEP}/{dep['id']}", json={"metadata": valid_metadata()}).status_code == 200
+    assert emulator.state()["faults"]["injected"] == {}
+    assert client.upload(dep, "a.txt", b"a").status_code in (400, 413)
+
+
+def new_version_draft(client: Client) -> dict:
+    record = client.published({"data.csv": b"a,b\n"})
+    r = client.post(f"{DEP}/{record['id']}/actions/newversion")
+    assert r.status_code == 201, r.text
+    return client.get(f"{DEP}/{r.json()['id']}").json()
+
+
+def test_newversion_403_hits_only_requests_to_a_fresh_version_draft(emulator, client):
+    plain = client.create()
+    draft = new_version_draft(client)
+    emulator.set_faults({"rate": 1.0, "kinds": ["newversion_403"], "count": 3})
+    assert client.get(f"{DEP}/{plain['id']}").status_code == 200  # not a version draft
+    assert client.upload(plain, "p.txt", b"p").status_code == 201
+    assert emulator.state()["faults"]["injected"] == {}
+    r = client.get(f"{DEP}/{draft['id']}")
+    assert r.status_code == 403 and r.json() == {"status": 403, "message": "Permission denied."}
+    assert client.upload(draft, "new.txt", b"n").status_code == 403  # its bucket too
+    r = client.put(f"{DEP}/{draft['id']}", json={"metadata": valid_metadata(title="Changed")})
+    assert r.status_code == 403
+    assert emulator.state()["faults"]["injected"] == {"newversion_403": 3}
+    after = client.get(f"{DEP}/{draft['id']}").json()  # count reached: the draft is intact
+    assert after["title"] == draft["title"] and [f["filename"] for f in after["files"]] == [
+        "data.csv"
+    ]
+
+
+@pytest.mark.parametrize("route", ["deposition", "bucket"])
+def test_draft_file_delete_500_keeps_the_file(emulator, client, route):
+    plain = client.create()
+    assert client.upload(plain, "p.txt", b"p").status_code == 201
+    draft = new_version_draft(client)
+    emulator.set_faults({"rate": 1.0, "kinds": ["draft_file_delete_500"], "count": 1})
+    plain_file = client.get(f"{DEP}/{plain['id']}/files").json()[0]
+    assert client.delete(f"{DEP}/{plain['id']}/files/{plain_file['id']}").status_code == 204
+    assert client.get(f"{DEP}/{draft['id']}").status_code == 200  # not a deletion
+    (entry,) = draft["files"]
+    path = (
+        f"{DEP}/{draft['id']}/files/{entry['id']}"
+        if route == "deposition"
+        else f"{draft['links']['bucket']}/{entry['filename']}"
+    )
+    r = client.delete(path)
+    assert r.status_code == 500 and r.json()["error_id"]
+    assert [f["filename"] for f in client.get(f"{DEP}/{draft['id']}").json()["files"]] == [
+        "data.csv"
+    ]
+    assert client.delete(path).status_code == 204  # count=1: the retry deletes
+    assert client.get(f"{DEP}/{draft['id']}").json()["files"] == []
+
+
+def test_new_kinds_are_seeded_and_reproducible(emulator):
+    spec = {"rate": 0.5, "kinds": ["transfer_failed", "spurious_413", "spurious_quota"], "seed": 4}
+
+    def run() -> list[int]:
+        emulator.reset()
+        client = Client(emulator.base_url)
+        dep = client.create()
+        emulator.set_faults(spec)
+        return [client.upload(dep, f"f{i}.txt", b"x" * i).status_code for i in range(30)]
+
+    first = run()
+    assert first == run()
+    assert {201, 400, 413} <= set(first)
+
+
+def test_default_kinds_stay_the_classic_nine():
+    assert parse_spec({"rate": 0.1}).kinds == CLASSIC
+    assert set(parse_spec("kinds=newversion_403+spurious_413").kinds) == {
+        "newversion_403",
+        "spurious_413",
+    }
+    assert set(KINDS) == set(CLASSIC) | set(TRANSIENT_4XX) and len(TRANSIENT_4XX) == 5

@@ -195,7 +195,7 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(tmp_path, emu, r
     created = client.create({"notes": marker, "upload_type": "dataset"})
     client.close()
     out = pub.publish(folder)
-    assert out.status == "draft" and out.deposition_id == created["id"]
+    assert out.status == "draft" and out.deposition_id == created.id
     [dep] = emu.depositions()
     assert MARKER_PREFIX not in str(dep["metadata"].get("notes", ""))
 

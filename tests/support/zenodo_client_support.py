@@ -55,6 +55,13 @@ def make_client(base: str, token: str = TOKEN, **overrides: Any) -> ZenodoClient
     return ZenodoClient(base, token, **kwargs)
 
 
+def bucket_of(client: ZenodoClient, deposition_id: int) -> str:
+    """The bucket URL of a draft (only a GET of the deposition shows it)."""
+    bucket = client.get(deposition_id).bucket
+    assert bucket is not None, f"deposition {deposition_id} has no bucket"
+    return bucket
+
+
 def md5_of(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from zenodo_client_support import TOKEN, base_of, emu_state, make_client, md5_of
+from zenodo_client_support import TOKEN, base_of, bucket_of, emu_state, make_client, md5_of
 
 from maggot_zenodo import __version__
 from maggot_zenodo.config import ZenodoConfig
@@ -56,14 +56,14 @@ def test_user_agent_and_bearer_header(client: ZenodoClient) -> None:
 
 def test_full_lifecycle(client: ZenodoClient, base: str, tmp_path: Path) -> None:
     dep = client.create(METADATA)
-    dep_id = dep["id"]
-    assert dep["state"] == "unsubmitted"
+    dep_id = dep.id
+    assert dep.state == "unsubmitted"
     full = client.get(dep_id)
-    bucket = full["links"]["bucket"]
-    assert full["metadata"]["title"] == METADATA["title"]
+    bucket = full.bucket
+    assert full.metadata["title"] == METADATA["title"]
 
     changed = client.update(dep_id, {**METADATA, "title": "Soil moisture, v2"})
-    assert changed["metadata"]["title"] == "Soil moisture, v2"
+    assert changed.metadata["title"] == "Soil moisture, v2"
 
     data = tmp_path / "data.csv"
     data.write_bytes(b"t,moisture\n" + b"1,0.25\n" * 5000)
@@ -77,54 +77,54 @@ def test_full_lifecycle(client: ZenodoClient, base: str, tmp_path: Path) -> None
     extra.write_text("remove me")
     client.upload(bucket, extra, "extra.txt")
     files = client.list_files(dep_id)
-    assert sorted(f["filename"] for f in files) == ["data.csv", "extra.txt"]
-    extra_id = next(f["id"] for f in files if f["filename"] == "extra.txt")
+    assert sorted(f.filename for f in files) == ["data.csv", "extra.txt"]
+    extra_id = next(f.id for f in files if f.filename == "extra.txt")
     client.delete_file(dep_id, extra_id)
     files = client.list_files(dep_id)
-    assert [(f["filename"], f["checksum"]) for f in files] == [("data.csv", md5_of(data))]
+    assert [(f.filename, f.checksum) for f in files] == [("data.csv", md5_of(data))]
 
     listed = client.list(q='title:"Soil moisture, v2"')
-    assert [d["id"] for d in listed] == [dep_id]
-    assert "bucket" not in listed[0]["links"]
+    assert [d.id for d in listed] == [dep_id]
+    assert listed[0].bucket is None
 
     published = client.publish(dep_id)
-    assert published["state"] == "done" and published["submitted"] is True
+    assert published.state == "done" and published.submitted is True
     # Publishing again answers 404 at Zenodo: the client resolves it to the published record.
     again = client.publish(dep_id)
-    assert again["id"] == dep_id and again["state"] == "done"
+    assert again.id == dep_id and again.state == "done"
 
     edited = client.edit(dep_id)
-    assert edited["state"] == "inprogress"
+    assert edited.state == "inprogress"
     client.discard(dep_id)
-    assert client.get(dep_id)["state"] == "done"
+    assert client.get(dep_id).state == "done"
 
     draft = client.new_version(dep_id)
-    assert draft["id"] != dep_id
-    assert draft["state"] == "unsubmitted"
-    assert draft["links"]["bucket"].startswith(base)
-    assert str(draft["conceptrecid"]) == str(published["conceptrecid"])
-    assert [f["filename"] for f in draft["files"]] == ["data.csv"]
+    assert draft.id != dep_id
+    assert draft.state == "unsubmitted"
+    assert (draft.bucket or "").startswith(base)
+    assert draft.concept_id == published.concept_id is not None
+    assert [f.filename for f in draft.files] == ["data.csv"]
     # Asking again gives the same open draft back (possibly via "remove all files first").
-    assert client.new_version(dep_id)["id"] == draft["id"]
+    assert client.new_version(dep_id).id == draft.id
 
     state = emu_state(base)
     ids = sorted(d["id"] for d in state["depositions"])
-    assert ids == sorted([dep_id, draft["id"]])
+    assert ids == sorted([dep_id, draft.id])
 
 
 def test_delete_then_get_is_typed(client: ZenodoClient) -> None:
     dep = client.create({})
-    client.delete(dep["id"])
+    client.delete(dep.id)
     with pytest.raises(Gone) as info:
-        client.get(dep["id"])
+        client.get(dep.id)
     assert info.value.status == 410
     assert "deleted" in str(info.value)
 
 
 def test_list_follows_pages(client: ZenodoClient) -> None:
-    made = {client.create({"title": f"paged record {i}"})["id"] for i in range(5)}
+    made = {client.create({"title": f"paged record {i}"}).id for i in range(5)}
     everything = client.list(page_size=2)
-    ids = [d["id"] for d in everything]
+    ids = [d.id for d in everything]
     assert len(ids) == len(set(ids))
     assert made <= set(ids)
     assert len(client.list(page_size=2, max_pages=1)) == 2
@@ -136,7 +136,7 @@ def test_list_follows_pages(client: ZenodoClient) -> None:
 def test_400_validation_carries_field_messages(client: ZenodoClient) -> None:
     dep = client.create({})
     with pytest.raises(BadRequest) as info:
-        client.update(dep["id"], {**METADATA, "license": "no-such-license"})
+        client.update(dep.id, {**METADATA, "license": "no-such-license"})
     error = info.value
     assert error.status == 400
     assert any(e["field"] == "metadata.license" for e in error.errors)
@@ -147,7 +147,7 @@ def test_400_validation_carries_field_messages(client: ZenodoClient) -> None:
 def test_publish_without_files_names_the_field(client: ZenodoClient) -> None:
     dep = client.create(METADATA)
     with pytest.raises(BadRequest) as info:
-        client.publish(dep["id"])
+        client.publish(dep.id)
     fields = {e["field"] for e in info.value.errors}
     assert "files.enabled" in fields
 
@@ -156,7 +156,7 @@ def test_403_for_someone_elses_deposition(base: str) -> None:
     with make_client(base) as alice, make_client(base, token="bob-token-5678") as bob:
         dep = alice.create({})
         with pytest.raises(PermissionDenied) as info:
-            bob.get(dep["id"])
+            bob.get(dep.id)
     assert info.value.status == 403
     assert isinstance(info.value, ZenodoHTTPError)
 
@@ -171,17 +171,17 @@ def test_404_unknown_id(client: ZenodoClient) -> None:
 
 def test_410_deleted_record(client: ZenodoClient, tmp_path: Path) -> None:
     dep = client.create({})
-    client.delete(dep["id"])
+    client.delete(dep.id)
     with pytest.raises(Gone) as info:
-        client.update(dep["id"], METADATA)
+        client.update(dep.id, METADATA)
     assert info.value.status == 410
     with pytest.raises(Gone):
-        client.delete(dep["id"])  # not after an ambiguous try: the 410 is reported
+        client.delete(dep.id)  # not after an ambiguous try: the 410 is reported
 
 
 def test_415_wrong_content_type(client: ZenodoClient) -> None:
-    dep = client.get(client.create({})["id"])
-    url = dep["links"]["bucket"] + "/x.txt"
+    dep = client.get(client.create({}).id)
+    url = f"{dep.bucket}/x.txt"
     with pytest.raises(UnsupportedMediaType) as info:
         client._call("PUT", url, expect=(201,), headers={"Content-Type": "text/plain"})
     assert info.value.status == 415
@@ -201,7 +201,7 @@ def test_from_config(base: str) -> None:
     with ZenodoClient.from_config(cfg, TOKEN) as c:
         assert c.timeout == (3.0, 7.0)
         assert c.base_url == base.rstrip("/")
-        assert c.get(c.create({})["id"])["state"] == "unsubmitted"
+        assert c.get(c.create({}).id).state == "unsubmitted"
 
 
 def test_upload_body_has_a_content_length_not_chunked(tmp_path: Path) -> None:
@@ -221,8 +221,8 @@ def test_one_client_shared_by_threads(client: ZenodoClient, base: str, tmp_path:
         path = tmp_path / f"f{i}.txt"
         path.write_text(f"file {i}\n" * (i + 1))
         dep = client.create({"title": f"threaded {i}"})
-        client.upload(client.get(dep["id"])["links"]["bucket"], path, path.name)
-        return dep["id"], md5_of(path)
+        client.upload(bucket_of(client, dep.id), path, path.name)
+        return dep.id, md5_of(path)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = dict(pool.map(work, range(12)))

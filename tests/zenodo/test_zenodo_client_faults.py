@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zenodo_client_support import make_client, md5_of
+from zenodo_client_support import bucket_of, make_client, md5_of
 
-from maggot_zenodo.zenodo.client import ZenodoClient, ZenodoUnavailable
+from maggot_zenodo.zenodo.client import Deposition, ZenodoClient, ZenodoUnavailable
 
 KINDS = ["500", "502", "503", "504", "429", "reset", "reset_mid_upload", "slow", "after_commit"]
 METADATA = {
@@ -34,8 +34,8 @@ def fault_client(base: str, kind: str, **overrides: Any) -> ZenodoClient:
     return make_client(base, **kwargs)
 
 
-def find_by_title(client: ZenodoClient, title: str) -> list[dict[str, Any]]:
-    return [d for d in client.list(q=f'title:"{title}"') if d.get("title") == title]
+def find_by_title(client: ZenodoClient, title: str) -> list[Deposition]:
+    return [d for d in client.list(q=f'title:"{title}"') if d.title == title]
 
 
 def create_exactly_once(client: ZenodoClient, title: str, linger: float = 0.0) -> int:
@@ -43,7 +43,7 @@ def create_exactly_once(client: ZenodoClient, title: str, linger: float = 0.0) -
     (a slow create can commit after our timeout, so look for a while) before creating again."""
     for _ in range(30):
         try:
-            return client.create({**METADATA, "title": title})["id"]
+            return client.create({**METADATA, "title": title}).id
         except ZenodoUnavailable as error:
             if not error.maybe_committed:
                 continue
@@ -52,7 +52,7 @@ def create_exactly_once(client: ZenodoClient, title: str, linger: float = 0.0) -
             found = find_by_title(client, title)
             if found:
                 assert len(found) == 1
-                return found[0]["id"]
+                return found[0].id
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.1)
@@ -82,12 +82,12 @@ def test_workflow_ends_in_the_right_state(
     with fault_client(base, kind) as client:
         dep_id = create_exactly_once(client, title, linger=1.5 if kind == "slow" else 0.0)
         client.update(dep_id, {**METADATA, "title": title})
-        bucket = client.get(dep_id)["links"]["bucket"]
+        bucket = bucket_of(client, dep_id)
         for path in files:
             result = client.upload(bucket, path, path.name)
             assert result.md5 == md5_of(path)
         published = client.publish(dep_id)
-        assert published["state"] == "done"
+        assert published.state == "done"
     injected = emulator.state()["faults"]["injected"]
     emulator.set_faults()
     assert injected.get(kind, 0) > 0, "the fault was never injected: the test proved nothing"
@@ -147,7 +147,7 @@ def test_create_retried_on_429(emulator: Any) -> None:
     with fault_client(emulator.base_url, "429") as client:
         dep = client.create({"title": "after 429"})
     state = emulator.state()
-    assert [d["id"] for d in state["depositions"]] == [dep["id"]]
+    assert [d["id"] for d in state["depositions"]] == [dep.id]
     assert state["requests"]["by_status"].get("429") == 2
     assert state["requests"]["by_method"] == {"POST": 3}
 
@@ -186,11 +186,11 @@ def test_publish_after_commit_resolves_to_the_published_record(
     data = tmp_path / "d.csv"
     data.write_text("x\n")
     with fault_client(emulator.base_url, "after_commit") as client:
-        dep_id = client.create({**METADATA, "title": "publish once"})["id"]
-        client.upload(client.get(dep_id)["links"]["bucket"], data, "d.csv")
+        dep_id = client.create({**METADATA, "title": "publish once"}).id
+        client.upload(bucket_of(client, dep_id), data, "d.csv")
         emulator.set_faults(rate=1, kinds=["after_commit"], match="/actions/publish", count=1)
         published = client.publish(dep_id)
-    assert published["state"] == "done"
+    assert published.state == "done"
     state = emulator.state()
     assert state["requests"]["by_status"].get("502") == 1
     assert [d["state"] for d in state["depositions"]] == ["done"]
@@ -200,14 +200,14 @@ def test_new_version_after_commit_returns_one_draft(emulator: Any, tmp_path: Pat
     data = tmp_path / "d.csv"
     data.write_text("x\n")
     with fault_client(emulator.base_url, "after_commit") as client:
-        dep_id = client.create({**METADATA, "title": "versioned"})["id"]
-        client.upload(client.get(dep_id)["links"]["bucket"], data, "d.csv")
+        dep_id = client.create({**METADATA, "title": "versioned"}).id
+        client.upload(bucket_of(client, dep_id), data, "d.csv")
         client.publish(dep_id)
         emulator.set_faults(rate=1, kinds=["after_commit"], match="/actions/newversion", count=1)
         draft = client.new_version(dep_id)
-    assert draft["id"] != dep_id and "bucket" in draft["links"]
+    assert draft.id != dep_id and draft.bucket is not None
     drafts = [d for d in emulator.state()["depositions"] if d["state"] == "unsubmitted"]
-    assert [d["id"] for d in drafts] == [draft["id"]]
+    assert [d["id"] for d in drafts] == [draft.id]
 
 
 def test_rate_limit_429_pauses_every_thread_for_retry_after(emulator: Any) -> None:
@@ -244,8 +244,8 @@ def test_rate_limit_429_pauses_every_thread_for_retry_after(emulator: Any) -> No
 def published_record(client: ZenodoClient, tmp_path: Path, title: str) -> int:
     data = tmp_path / "d.csv"
     data.write_text("x\n")
-    dep_id = client.create({**METADATA, "title": title})["id"]
-    client.upload(client.get(dep_id)["links"]["bucket"], data, "d.csv")
+    dep_id = client.create({**METADATA, "title": title}).id
+    client.upload(bucket_of(client, dep_id), data, "d.csv")
     client.publish(dep_id)
     return dep_id
 
@@ -254,12 +254,12 @@ def test_edit_and_discard_after_commit(emulator: Any, tmp_path: Path) -> None:
     with fault_client(emulator.base_url, "after_commit") as client:
         dep_id = published_record(client, tmp_path, "edited")
         emulator.set_faults(rate=1, kinds=["after_commit"], match="/actions/edit", count=1)
-        assert client.edit(dep_id)["state"] == "inprogress"
+        assert client.edit(dep_id).state == "inprogress"
         # The emulator's ``count`` caps the faults injected so far, across specs.
         emulator.set_faults(rate=1, kinds=["after_commit"], match="/actions/discard", count=2)
         client.discard(dep_id)
         emulator.set_faults()
-        assert client.get(dep_id)["state"] == "done"
+        assert client.get(dep_id).state == "done"
     assert emulator.state()["faults"]["injected"] == {"after_commit": 2}
 
 
@@ -267,9 +267,9 @@ def test_delete_and_delete_file_after_commit(emulator: Any, tmp_path: Path) -> N
     data = tmp_path / "d.csv"
     data.write_text("x\n")
     with fault_client(emulator.base_url, "after_commit") as client:
-        dep_id = client.create({"title": "to delete"})["id"]
-        client.upload(client.get(dep_id)["links"]["bucket"], data, "d.csv")
-        (file_id,) = [f["id"] for f in client.list_files(dep_id)]
+        dep_id = client.create({"title": "to delete"}).id
+        client.upload(bucket_of(client, dep_id), data, "d.csv")
+        (file_id,) = [f.id for f in client.list_files(dep_id)]
         emulator.set_faults(rate=1, kinds=["after_commit"], methods=["DELETE"], count=1)
         client.delete_file(dep_id, file_id)  # done, answer lost, retry says 404: fine
         assert client.list_files(dep_id) == []

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from zenodo_client_support import TOKEN, CorruptingRelay, make_client
+from zenodo_client_support import TOKEN, CorruptingRelay, bucket_of, make_client
 
 from maggot_zenodo.logs import setup_logging
 from maggot_zenodo.zenodo.client import ZenodoClient, ZenodoError
@@ -111,7 +111,7 @@ def test_timeouts_and_resets_during_upload(
     path = tmp_path / "f"
     path.write_bytes(b"z" * 300_000)
     with make_client(emulator.base_url, max_retries=1, read_timeout=0.1) as client:
-        bucket = client.get(client.create({})["id"])["links"]["bucket"]
+        bucket = bucket_of(client, client.create({}).id)
         emulator.set_faults(rate=1, kinds=["slow"], delay=0.4)
         check(failing(lambda: client.create({})), client, log_stream, caplog)
         check(failing(lambda: client.upload(bucket, path, "f")), client, log_stream, caplog)
@@ -130,10 +130,10 @@ def test_http_errors(emulator: Any, log_stream: io.StringIO, caplog: Any) -> Non
         make_client(emulator.base_url, token="another-token-0000") as other,
     ):
         dep = client.create({})
-        check(failing(lambda: other.get(dep["id"])), client, log_stream, caplog)  # 403
+        check(failing(lambda: other.get(dep.id)), client, log_stream, caplog)  # 403
         check(failing(lambda: client.get(999999)), client, log_stream, caplog)  # 404
         bad = {"license": "nope", "title": TOKEN}  # even a token echoed back by the server
-        check(failing(lambda: client.update(dep["id"], bad)), client, log_stream, caplog)
+        check(failing(lambda: client.update(dep.id, bad)), client, log_stream, caplog)
 
 
 def test_checksum_mismatch(emulator: Any, log_stream: io.StringIO, caplog: Any, tmp_path: Path):
@@ -142,7 +142,7 @@ def test_checksum_mismatch(emulator: Any, log_stream: io.StringIO, caplog: Any, 
     relay = CorruptingRelay(emulator.base_url, MARKER, MARKER[::-1], times=10)
     try:
         with make_client(emulator.base_url) as direct:
-            bucket = direct.get(direct.create({})["id"])["links"]["bucket"]
+            bucket = bucket_of(direct, direct.create({}).id)
         with make_client(relay.base_url, upload_attempts=2) as client:
             url = bucket.replace(emulator.base_url, relay.base_url)
             check(failing(lambda: client.upload(url, path, "m")), client, log_stream, caplog)

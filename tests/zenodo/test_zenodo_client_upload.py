@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zenodo_client_support import CorruptingRelay, make_client, md5_of
+from zenodo_client_support import CorruptingRelay, bucket_of, make_client, md5_of
 
 from maggot_zenodo.zenodo.client import ChecksumMismatch, FileChanged, ZenodoClient
 
@@ -24,7 +24,7 @@ def data_file(tmp_path: Path, size: int = 3 * 1024 * 1024, name: str = "data.bin
 
 def new_bucket(client: ZenodoClient) -> tuple[int, str]:
     dep = client.create({"title": "upload test"})
-    return dep["id"], client.get(dep["id"])["links"]["bucket"]
+    return dep.id, bucket_of(client, dep.id)
 
 
 def held_files(emulator: Any) -> dict[str, tuple[int, str]]:
@@ -147,4 +147,4 @@ def test_key_with_spaces_and_accents(emulator: Any, tmp_path: Path) -> None:
     with make_client(emulator.base_url) as client:
         dep_id, bucket = new_bucket(client)
         client.upload(bucket, path, "relevés 2021.csv")
-        assert [f["filename"] for f in client.list_files(dep_id)] == ["relevés 2021.csv"]
+        assert [f.filename for f in client.list_files(dep_id)] == ["relevés 2021.csv"]

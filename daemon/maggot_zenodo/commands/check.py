@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import TextIO
 
 from maggot_zenodo.config import Config, default_config_path, load_config
-from maggot_zenodo.convert.crosswalk import convert
-from maggot_zenodo.convert.maggot import SiteError, load_site, read_dataset
+from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from maggot_zenodo.convert.maggot import SiteError
 from maggot_zenodo.convert.problems import DatasetError, Problem
-
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+from maggot_zenodo.publish.prepare import NotConvertible, convert_dataset, load_site
 
 
 def optional_config() -> Config | None:
@@ -40,40 +39,29 @@ def run(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Read and convert one dataset; print the result or the problems."""
+    """Read and convert one dataset (the publisher's own pipeline); print the result or the
+    problems."""
     out, err = out or sys.stdout, err or sys.stderr
-    maggot = config.maggot if config else None
     try:
-        site = load_site(maggot.conf_dir if maggot else None, maggot.cvlist_dir if maggot else None)
+        site = load_site(config)
     except SiteError as exc:
         for p in exc.problems:
             print(format_problem(p), file=err)
-        return EXIT_CONFIG
-    kwargs = {}
-    if config is not None:
-        kwargs = {
-            "max_size": config.maggot.max_metadata_size,
-            "semaphore": config.storage.semaphore,
-        }
+        return EXIT_USAGE
     try:
-        dataset = read_dataset(Path(dataset_dir), site=site, **kwargs)  # type: ignore[arg-type]
+        converted = convert_dataset(config, site, Path(dataset_dir), today=today)
     except DatasetError as exc:
         for p in exc.problems:
             print(format_problem(p), file=err)
         print(f"{dataset_dir}: {len(exc.problems)} problem(s); nothing would be sent", file=err)
         return EXIT_FAILED
-    communities = config.zenodo.communities if config else ()
-    result = convert(
-        dataset.record, site, communities=communities, today=today or datetime.date.today()
-    )
-    for p in result.problems:
-        print(format_problem(p), file=err)
-    if not result.ok:
-        print(
-            f"{dataset.metadata_file}: {len(result.errors)} error(s); nothing would be sent",
-            file=err,
-        )
+    except NotConvertible as exc:
+        for p in exc.problems:
+            print(format_problem(p), file=err)
+        print(exc.message, file=err)
         return EXIT_FAILED
-    out.write(json.dumps({"metadata": result.metadata}, indent=2, ensure_ascii=False) + "\n")
+    for p in converted.warnings:
+        print(format_problem(p), file=err)
+    out.write(json.dumps({"metadata": converted.metadata}, indent=2, ensure_ascii=False) + "\n")
     out.flush()
     return EXIT_OK

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from maggot_zenodo.errors import UserError
+
 ERROR, WARNING = "error", "warning"
 
 
@@ -39,7 +41,7 @@ def errors_in(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.is_error]
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A dataset that cannot be read or converted; ``str()`` lists every problem, one per line."""
 
     def __init__(self, problems: Iterable[Problem] | Problem) -> None:

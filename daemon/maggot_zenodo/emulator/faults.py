@@ -5,6 +5,12 @@ A spec is JSON (``{"rate": 0.2, "kinds": ["502", "reset"], "seed": 1}``) or the 
 ``[min, max]``; short form ``delay=0.2-1``), ``count`` (inject at most this many faults),
 ``methods`` (only these HTTP methods) and ``match`` (only paths containing this text).
 The same seed and the same request sequence give the same faults.
+
+``kinds`` defaults to the nine classic kinds (so older specs draw as before); the kinds that
+mimic Zenodo's transient 4xx answers are drawn only when named, and only on the requests they
+concern: bucket uploads (``transfer_failed``, ``spurious_413``, ``spurious_quota``), requests to
+an unpublished new-version draft (``newversion_403``), deletions of a file of such a draft
+(``draft_file_delete_500``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("500", "502", "503", "504", "429", "reset", "reset_mid_upload", "slow", "after_commit")
+CLASSIC = ("500", "502", "503", "504", "429", "reset", "reset_mid_upload", "slow", "after_commit")
+# Zenodo's transient faults that come back as 4xx (or a 500 on one route), see ZENODO-API.md.
+TRANSIENT_4XX = (
+    "transfer_failed",
+    "spurious_413",
+    "spurious_quota",
+    "newversion_403",
+    "draft_file_delete_500",
+)
+KINDS = CLASSIC + TRANSIENT_4XX
+# Kinds that only make sense on some requests; a request outside them is not drawn for them.
+UPLOAD_ONLY = frozenset({"reset_mid_upload", "transfer_failed", "spurious_413", "spurious_quota"})
 
 
 class FaultSpecError(ValueError):
@@ -32,6 +49,24 @@ class FaultSpec:
     count: int | None = None
     methods: tuple[str, ...] = ()
     match: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request touches, as far as faults care (decided by the server before drawing)."""
+
+    upload: bool = False
+    version_draft: bool = False
+    file_delete: bool = False
+
+    def allows(self, kind: str) -> bool:
+        if kind in UPLOAD_ONLY:
+            return self.upload
+        if kind == "newversion_403":
+            return self.version_draft
+        if kind == "draft_file_delete_500":
+            return self.version_draft and self.file_delete
+        return True
 
 
 @dataclass(frozen=True)
@@ -75,7 +110,7 @@ def parse_spec(spec: str | dict[str, Any] | FaultSpec | None, seed: int | None =
     if unknown:
         raise FaultSpecError(f"unknown fault spec keys: {sorted(unknown)}")
     try:
-        kinds = tuple(str(k) for k in raw.get("kinds", KINDS))
+        kinds = tuple(str(k) for k in raw.get("kinds", CLASSIC))
         rate = float(raw.get("rate", 0.0))
         delay_raw = raw.get("delay", (0.2, 1.0))
         if isinstance(delay_raw, (int, float)):
@@ -123,8 +158,12 @@ class FaultInjector:
         with self._lock:
             self.injected.clear()
 
-    def decide(self, method: str, path: str, *, upload: bool) -> Fault | None:
-        """One draw per eligible request; ``upload`` marks bucket PUTs with a body."""
+    def decide(
+        self, method: str, path: str, target: Target | None = None, *, upload: bool = False
+    ) -> Fault | None:
+        """One draw per eligible request (one with at least one kind that fits ``target``);
+        ``upload=True`` alone is short for ``Target(upload=True)``."""
+        target = target or Target(upload=upload)
         with self._lock:
             spec = self.spec
             if spec.rate <= 0 or not spec.kinds:
@@ -133,7 +172,7 @@ class FaultInjector:
                 return None
             if (spec.methods and method not in spec.methods) or spec.match not in path:
                 return None
-            kinds = [k for k in spec.kinds if upload or k != "reset_mid_upload"]
+            kinds = [k for k in spec.kinds if target.allows(k)]
             if not kinds or self._rng.random() >= spec.rate:
                 return None
             kind = self._rng.choice(kinds)

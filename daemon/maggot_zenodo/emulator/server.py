@@ -28,7 +28,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from maggot_zenodo.emulator import views
 from maggot_zenodo.emulator.api import Api, Request, Response
-from maggot_zenodo.emulator.faults import FaultInjector, FaultSpec, FaultSpecError, parse_spec
+from maggot_zenodo.emulator.faults import (
+    FaultInjector,
+    FaultSpec,
+    FaultSpecError,
+    Target,
+    parse_spec,
+)
 from maggot_zenodo.emulator.httpio import (
     CHUNK,
     BodyReader,
@@ -41,12 +47,26 @@ from maggot_zenodo.emulator.store import ApiError, Store
 
 DRAIN_LIMIT = 64 * 1024 * 1024
 _BUCKET_OBJECT = re.compile(r"/api/files/[^/]+/[^/]+")
+_DEP_PATH = re.compile(r"/api/(?:deposit/depositions|records)/(\d+)(/.*)?")
+_BUCKET_PATH = re.compile(r"/api/files/([^/]+)(/[^/]+)?/?")
+_DEP_FILE = re.compile(r"/files/[^/]+/?")
+# Answers of the fault kinds that mimic Zenodo's transient 4xx (and one 500); never applied.
+_TRANSIENT = {
+    "transfer_failed": (400, "The file upload transfer failed, please try again."),
+    "spurious_quota": (400, "Bucket quota exceeded."),
+    "newversion_403": (403, "Permission denied."),
+}
 _GATEWAY_HTML = (
     "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
-_REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
+_REASONS = {
+    413: "Request Entity Too Large",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
 
 
 def owner_id(token: str) -> int:
@@ -242,8 +262,7 @@ class Handler(BaseHTTPRequestHandler):
     def _serve_api(self, path: str, params: dict[str, list[str]], body: BodyReader) -> None:
         srv = self.server
         srv.counters.request(self.command)
-        upload = self.command == "PUT" and _BUCKET_OBJECT.fullmatch(path) is not None
-        fault = srv.faults.decide(self.command, path, upload=upload)
+        fault = srv.faults.decide(self.command, path, self._target(path))
         verdict = srv.limiter.hit(self._token or f"ip:{self.client_address[0]}")
         self._rate_headers = verdict.headers
         kind = fault.kind if fault else None
@@ -253,6 +272,16 @@ class Handler(BaseHTTPRequestHandler):
             body.cut_after = max(1, (body.length or 2 * CHUNK) // 2)
         if kind in ("500", "502", "503", "504"):
             self._send(_fault_response(int(kind)), body)
+            return
+        if kind in _TRANSIENT:
+            code, message = _TRANSIENT[kind]
+            self._send(Response(code, {"status": code, "message": message}), body)
+            return
+        if kind == "spurious_413":
+            self._send(_fault_response(413), body)
+            return
+        if kind == "draft_file_delete_500":
+            self._send(_fault_response(500), body)
             return
         if kind == "429" or not verdict.allowed:
             message = f"{srv.limiter.limit} per 1 minute"
@@ -279,6 +308,22 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "after_commit":
             resp = _fault_response(502)
         self._send(resp, body)
+
+    def _target(self, path: str) -> Target:
+        """What the request touches: an upload, a new-version draft, a file deletion."""
+        upload = self.command == "PUT" and _BUCKET_OBJECT.fullmatch(path) is not None
+        store, dep_match = self.server.store, _DEP_PATH.fullmatch(path)
+        if dep_match:
+            draft = store.is_version_draft(dep_id=int(dep_match.group(1)))
+            rest = dep_match.group(2) or ""
+            deleting = self.command == "DELETE" and _DEP_FILE.fullmatch(rest) is not None
+            return Target(upload=upload, version_draft=draft, file_delete=deleting)
+        bucket_match = _BUCKET_PATH.fullmatch(path)
+        if bucket_match:
+            draft = store.is_version_draft(bucket=bucket_match.group(1))
+            deleting = self.command == "DELETE" and bucket_match.group(2) is not None
+            return Target(upload=upload, version_draft=draft, file_delete=deleting)
+        return Target(upload=upload)
 
     def _control(self, path: str, body: BodyReader) -> Response:
         srv, method = self.server, self.command

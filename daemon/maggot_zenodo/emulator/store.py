@@ -146,6 +146,17 @@ class Store:
         with self.lock:
             return copy.deepcopy(list(self._deps.values()))
 
+    def is_version_draft(self, *, dep_id: int | None = None, bucket: str | None = None) -> bool:
+        """Whether the id or bucket names an unpublished new-version draft (for faults)."""
+        with self.lock:
+            if dep_id is not None:
+                dep = self._deps.get(dep_id)
+            else:
+                dep = next((d for d in self._deps.values() if d["bucket"] == bucket), None)
+            return bool(
+                dep and not dep["deleted"] and dep["state"] == "unsubmitted" and dep["parent"]
+            )
+
     def latest_published(self, conceptrecid: int) -> int | None:
         with self.lock:
             ids = [

@@ -20,6 +20,10 @@ import stat as stat_module
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
+
+from maggot_zenodo.convert.maggot import local_resources
+from maggot_zenodo.errors import UserError
 
 CHUNK = 1024 * 1024
 
@@ -40,23 +44,19 @@ class LocalFile:
     folder: Path | None = None
 
 
-class DataFilesError(Exception):
-    """The dataset's files break a rule; ``problems`` lists each, in a researcher's words."""
+class DataFilesError(UserError):
+    """The dataset's files break a rule; ``problems`` lists each, in a researcher's words.
+
+    ``retryable`` is True when trying again later may succeed by itself (a file still being
+    written)."""
 
     def __init__(self, problems: Sequence[str], hint: str, *, retryable: bool = False) -> None:
         self.problems = tuple(problems)
-        self.hint = hint
-        # True when trying again later may succeed by itself (a file still being written).
-        self.retryable = retryable
-        super().__init__("\n".join(self.problems))
+        super().__init__("\n".join(self.problems), hint, retryable=retryable)
 
 
-def local_locations(record: dict) -> list[str]:
-    """Resource locations that are not URLs, as written (crosswalk's when available)."""
-    try:
-        from maggot_zenodo.convert.crosswalk import local_resources
-    except ImportError:  # the contract names crosswalk; maggot.py defines it
-        from maggot_zenodo.convert.maggot import local_resources
+def local_locations(record: dict[str, Any]) -> list[str]:
+    """Resource locations that are not URLs, as written."""
     return list(local_resources(record))
 
 

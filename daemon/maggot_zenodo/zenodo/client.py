@@ -23,6 +23,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutEr
 
 from maggot_zenodo import __version__
 from maggot_zenodo.logs import get_logger, register_secret
+from maggot_zenodo.zenodo.entities import Deposition, DepositionFile
 from maggot_zenodo.zenodo.errors import (
     BadRequest,
     ChecksumMismatch,
@@ -49,6 +50,8 @@ from maggot_zenodo.zenodo.upload import (
 __all__ = [
     "BadRequest",
     "ChecksumMismatch",
+    "Deposition",
+    "DepositionFile",
     "FileChanged",
     "Gone",
     "NotFound",
@@ -395,9 +398,18 @@ class ZenodoClient:
         response = self._call(method, url, **kwargs)
         return _json(response, method, urlsplit(url).path)
 
+    def _dep_call(self, method: str, url: str, **kwargs: Any) -> Deposition:
+        """A call answered by one deposition."""
+        body = self._json_call(method, url, **kwargs)
+        if not isinstance(body, dict) or not isinstance(body.get("id"), int):
+            raise ZenodoError(
+                "unexpected answer (not a deposition)", method=method, path=urlsplit(url).path
+            )
+        return Deposition.from_json(body)
+
     # ----------------------------------------------------------------- depositions
 
-    def create(self, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def create(self, metadata: dict[str, Any] | None = None) -> Deposition:
         """POST a new deposition. Sent again only when it surely did not reach the server
         (connection not established, or 429); otherwise ``ZenodoUnavailable`` with
         ``maybe_committed=True``. A fresh connection is used so that a stale keep-alive
@@ -405,7 +417,7 @@ class ZenodoClient:
         body = {"metadata": metadata} if metadata else {}
         session = self._new_session()
         try:
-            return self._json_call(
+            return self._dep_call(
                 "POST",
                 f"{self.api_url}/deposit/depositions",
                 expect=(201,),
@@ -416,9 +428,9 @@ class ZenodoClient:
         finally:
             session.close()
 
-    def get(self, deposition_id: int) -> dict[str, Any]:
+    def get(self, deposition_id: int) -> Deposition:
         """GET one deposition (the only way to see ``links.bucket``)."""
-        return self._json_call("GET", self._dep_url(deposition_id), expect=(200,))
+        return self._dep_call("GET", self._dep_url(deposition_id), expect=(200,))
 
     def list(
         self,
@@ -426,7 +438,7 @@ class ZenodoClient:
         sort: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
         max_pages: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Deposition]:
         """Every deposition matching ``q``, page after page until a short page.
 
         Entries are deduplicated by id (pages shift when records change meanwhile); a page
@@ -435,8 +447,8 @@ class ZenodoClient:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         url = f"{self.api_url}/deposit/depositions"
-        results: list[dict[str, Any]] = []
-        seen: set[Any] = set()
+        results: list[Deposition] = []
+        seen: set[int] = set()
         page = 1
         while max_pages is None or page <= max_pages:
             params: dict[str, Any] = {"page": page, "size": page_size}
@@ -449,17 +461,21 @@ class ZenodoClient:
                 raise ZenodoError(
                     "unexpected answer to a listing (not a JSON array)", method="GET", path=url
                 )
-            fresh = [d for d in items if isinstance(d, dict) and d.get("id") not in seen]
-            seen.update(d.get("id") for d in fresh)
+            fresh = [
+                Deposition.from_json(d)
+                for d in items
+                if isinstance(d, dict) and isinstance(d.get("id"), int) and d["id"] not in seen
+            ]
+            seen.update(d.id for d in fresh)
             results.extend(fresh)
             if len(items) < page_size or not fresh:
                 break
             page += 1
         return results
 
-    def update(self, deposition_id: int, metadata: dict[str, Any]) -> dict[str, Any]:
+    def update(self, deposition_id: int, metadata: dict[str, Any]) -> Deposition:
         """PUT the full metadata (Zenodo replaces, it does not merge)."""
-        return self._json_call(
+        return self._dep_call(
             "PUT", self._dep_url(deposition_id), expect=(200,), json_body={"metadata": metadata}
         )
 
@@ -471,25 +487,25 @@ class ZenodoClient:
             if not error.after_ambiguous:
                 raise
 
-    def publish(self, deposition_id: int) -> dict[str, Any]:
+    def publish(self, deposition_id: int) -> Deposition:
         """Publish; safe to call again. Zenodo answers 404 when the record is already
         published (e.g. an earlier attempt took effect but its answer was lost): the
         deposition is then fetched and returned if its state is ``done``."""
         url = self._dep_url(deposition_id, "actions", "publish")
         try:
-            return self._json_call("POST", url, expect=(200, 201, 202))
+            return self._dep_call("POST", url, expect=(200, 201, 202))
         except NotFound as error:
             pending: ZenodoError = error
         current = self.get(deposition_id)
-        if current.get("state") == "done":
+        if current.state == "done":
             log.info("zenodo already published", deposition_id=int(deposition_id))
             return current
         raise pending
 
-    def edit(self, deposition_id: int) -> dict[str, Any]:
+    def edit(self, deposition_id: int) -> Deposition:
         """Unlock a published deposition for metadata edits (state ``inprogress``)."""
         try:
-            return self._json_call(
+            return self._dep_call(
                 "POST", self._dep_url(deposition_id, "actions", "edit"), expect=(200, 201)
             )
         except ZenodoHTTPError as error:
@@ -497,7 +513,7 @@ class ZenodoClient:
                 raise
             pending: ZenodoError = error
         current = self.get(deposition_id)
-        if current.get("state") == "inprogress":
+        if current.state == "inprogress":
             return current
         raise pending
 
@@ -518,11 +534,11 @@ class ZenodoClient:
             if not error.after_ambiguous:
                 raise
             pending: ZenodoError = error
-        if self.get(deposition_id).get("state") != "inprogress":
+        if self.get(deposition_id).state != "inprogress":
             return
         raise pending
 
-    def new_version(self, deposition_id: int) -> dict[str, Any]:
+    def new_version(self, deposition_id: int) -> Deposition:
         """Open (or reopen) the new-version draft of a published deposition and return it
         GET'd in full (the 201 body's id is the draft's; ``links.latest_draft`` of the
         published record would point at the record itself).
@@ -555,7 +571,7 @@ class ZenodoClient:
             log.info(
                 "zenodo reusing open new-version draft",
                 deposition_id=int(deposition_id),
-                draft_id=found.get("id"),
+                draft_id=found.id,
             )
             return found
         error = BadRequest(
@@ -568,34 +584,33 @@ class ZenodoClient:
         )
         raise error
 
-    def _open_new_version(self, deposition_id: int) -> dict[str, Any] | None:
+    def _open_new_version(self, deposition_id: int) -> Deposition | None:
         """The newest unsubmitted draft sharing the record's conceptrecid, GET'd in full."""
         record = self.get(deposition_id)
-        concept = record.get("conceptrecid")
-        if concept in (None, ""):
+        concept = record.concept_id
+        if concept is None:
             return None
         candidates = [
             d
             for d in self.list(q=f"conceptrecid:{concept}", sort="mostrecent")
-            if str(d.get("conceptrecid")) == str(concept)
-            and d.get("state") == "unsubmitted"
-            and not d.get("submitted")
-            and d.get("id") != record.get("id")
-            and isinstance(d.get("id"), int)
+            if d.concept_id == concept
+            and d.state == "unsubmitted"
+            and not d.submitted
+            and d.id != record.id
         ]
         if not candidates:
             return None
-        newest = max(candidates, key=lambda d: (str(d.get("created") or ""), d["id"]))
-        return self.get(newest["id"])
+        newest = max(candidates, key=lambda d: (str(d.raw.get("created") or ""), d.id))
+        return self.get(newest.id)
 
     # ----------------------------------------------------------------- files
 
-    def list_files(self, deposition_id: int) -> list[dict[str, Any]]:
+    def list_files(self, deposition_id: int) -> list[DepositionFile]:
         """The deposition's files (``checksum`` is a bare md5 here)."""
         files = self._json_call("GET", self._dep_url(deposition_id, "files"), expect=(200,))
         if not isinstance(files, list):
             raise ZenodoError("unexpected answer to a file listing", method="GET")
-        return files
+        return [DepositionFile.from_json(f) for f in files if isinstance(f, dict)]
 
     def delete_file(self, deposition_id: int, file_id: str) -> None:
         """Delete one file of a draft; a 404 after an ambiguous try means done."""

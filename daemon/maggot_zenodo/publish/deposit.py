@@ -1,0 +1,222 @@
+"""The remote half of a publication: bring a repository's deposition in line with a Plan.
+
+Each request is journaled before (intent) and after (result), through the :class:`Session`.
+Decisions worth knowing:
+
+- A deposition that is ``inprogress`` (a published record someone is editing on zenodo.org)
+  is left alone: the dataset fails with a message asking to finish or discard that edit.
+- A published deposition is only versioned when something changed (metadata or files).
+- Without the semaphore only the metadata file goes, and data files uploaded earlier are
+  kept (an absent semaphore is no request to delete data).
+- Only files this tool uploaded are ever deleted; files others added are not ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from maggot_zenodo.publish import datafiles, markers
+from maggot_zenodo.publish.explain import Failure
+from maggot_zenodo.publish.prepare import Plan
+from maggot_zenodo.publish.repository import Gone
+from maggot_zenodo.publish.session import Session
+from maggot_zenodo.zenodo.entities import Deposition, DepositionFile
+
+
+class Progress(Protocol):
+    def update(self, n: int) -> Any: ...
+    def close(self) -> Any: ...
+
+
+#: Called with (file name, size in bytes) before each upload; tqdm fits.
+ProgressFactory = Callable[[str, int], Progress]
+
+
+def metadata_hash(metadata: Mapping[str, Any]) -> str:
+    """A stable digest of the metadata, to tell whether an update is needed.
+
+    ``publication_date`` is left out: the crosswalk sets it to today, and a new day alone
+    must not make a new version of a published record.
+    """
+    relevant = {k: v for k, v in metadata.items() if k != "publication_date"}
+    text = json.dumps(relevant, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def remote_files(dep: Deposition) -> dict[str, DepositionFile]:
+    """A deposition's files by name."""
+    return {f.filename: f for f in dep.files if f.filename}
+
+
+def deposit(
+    plan: Plan, s: Session, *, publish: bool, progress: ProgressFactory | None = None
+) -> Deposition:
+    """Create, adopt, version, update, upload and publish as needed; exactly once."""
+    dep = _deposition(s, plan)
+    if dep.state == "unsubmitted":
+        _put_metadata(s, dep, plan.metadata)
+        _upload_missing(s, dep, plan, progress)
+        if plan.with_files:
+            _delete_undeclared(s, dep, plan)
+        if publish:
+            dep = _publish(s, dep)
+    markers.cleanup(s)
+    return dep
+
+
+def _known(s: Session) -> Deposition | None:
+    """The deposition the journal remembers, if the repository still has it."""
+    row = s.refresh()
+    if not row.deposition_id:
+        return None
+    try:
+        return s.repo.get(row.deposition_id)
+    except Gone:
+        s.step("get", "result", {"id": row.deposition_id, "gone": True})
+        s.log.warning(
+            f"{row.folder}: deposition {row.deposition_id} gone from the repository; creating anew",
+            deposition_id=row.deposition_id,
+        )
+        s.journal.forget_uploaded(row.id)
+        s.update(
+            deposition_id=None,
+            bucket_url=None,
+            metadata_hash=None,
+            doi=None,
+            concept_doi=None,
+            record_url=None,
+            deposit_url=None,
+        )
+        return None
+
+
+def _deposition(s: Session, plan: Plan) -> Deposition:
+    """The deposition to work on, created, adopted or versioned as needed."""
+    dep = _known(s) or markers.adopt_or_create(s, plan.metadata)
+    s.remember(dep)
+    if dep.state == "inprogress":
+        raise Failure(
+            "The published record is being edited on Zenodo right now; "
+            "maggot-zenodo leaves it alone.",
+            "On zenodo.org, save (publish) or discard the edit, then touch the semaphore.",
+        )
+    if dep.state == "unsubmitted":
+        return dep
+    # published (done): new version only when something changed
+    if s.refresh().metadata_hash == metadata_hash(plan.metadata) and not _files_differ(
+        s, dep, plan
+    ):
+        return dep
+    return _new_version(s, dep)
+
+
+def _files_differ(s: Session, dep: Deposition, plan: Plan) -> bool:
+    """Would a sync upload or delete anything? (Files others added are not ours.)"""
+    remote = remote_files(dep)
+    wanted = plan.wanted()
+    if any((f.checksum if (f := remote.get(k)) else None) != md5 for k, md5 in wanted.items()):
+        return True
+    ours = s.journal.uploaded(s.row.id) if plan.with_files else {}
+    return any(k in ours and k not in wanted for k in remote)
+
+
+def _new_version(s: Session, dep: Deposition) -> Deposition:
+    s.checkpoint()
+    s.step("newversion", "intent", {"from": dep.id})
+    new = s.repo.new_version(dep)
+    s.step("newversion", "result", {"from": dep.id, "id": new.id})
+    s.log.info(
+        f"{s.row.folder}: new version {new.id} of deposition {dep.id}",
+        deposition_id=new.id,
+        status="publishing",
+    )
+    s.update(metadata_hash=None)
+    s.remember(new)
+    return new
+
+
+def _put_metadata(s: Session, dep: Deposition, metadata: Mapping[str, Any]) -> None:
+    digest = metadata_hash(metadata)
+    if s.refresh().metadata_hash == digest:
+        return
+    s.checkpoint()
+    s.step("metadata", "intent", {"id": dep.id, "hash": digest})
+    s.repo.update_metadata(dep, metadata)
+    s.update(metadata_hash=digest)
+    s.step("metadata", "result", {"id": dep.id, "hash": digest})
+
+
+def _upload_missing(
+    s: Session, dep: Deposition, plan: Plan, progress: ProgressFactory | None
+) -> None:
+    """Upload each planned file the deposition does not hold with the same md5."""
+    remote = remote_files(dep)
+    for f in plan.files:
+        md5 = plan.md5[f.key]
+        have = remote.get(f.key)
+        if have and have.checksum == md5:
+            continue
+        s.checkpoint()
+        s.journal.mark_uploaded(s.row.id, f.key, md5, f.size)
+        s.step("upload", "intent", {"id": dep.id, "key": f.key, "md5": md5})
+        fd = datafiles.open_verified(f)
+        bar = progress(f.key, f.size) if progress else None
+        try:
+            held = s.repo.upload(
+                dep, datafiles.fd_path(fd), f.key, bar.update if bar is not None else None
+            )
+        finally:
+            os.close(fd)
+            if bar is not None:
+                bar.close()
+        if held != md5:
+            raise Failure(
+                f"The file “{f.location}” changed while it was being sent.",
+                "Wait until the files are complete; it will be tried again.",
+                retryable=True,
+            )
+        s.step("upload", "result", {"id": dep.id, "key": f.key, "md5": md5})
+        s.log.info(
+            f"{s.row.folder}: uploaded {f.key} to deposition {dep.id}",
+            deposition_id=dep.id,
+            file=f.key,
+            size=f.size,
+        )
+
+
+def _delete_undeclared(s: Session, dep: Deposition, plan: Plan) -> None:
+    """Delete the files this tool uploaded earlier that the dataset no longer declares."""
+    ours = s.journal.uploaded(s.row.id)
+    wanted = plan.wanted()
+    for key, info in remote_files(dep).items():
+        if key in wanted or key not in ours:
+            continue
+        s.checkpoint()
+        s.step("delete-file", "intent", {"id": dep.id, "key": key})
+        s.repo.delete_file(dep, info.id)
+        s.journal.forget_uploaded(s.row.id, key)
+        s.step("delete-file", "result", {"id": dep.id, "key": key})
+        s.log.info(
+            f"{s.row.folder}: deleted {key} from deposition {dep.id}",
+            deposition_id=dep.id,
+            file=key,
+        )
+
+
+def _publish(s: Session, dep: Deposition) -> Deposition:
+    s.checkpoint()
+    s.step("publish", "intent", {"id": dep.id})
+    done = s.repo.publish(dep)
+    s.step("publish", "result", {"id": dep.id, "doi": done.doi})
+    s.remember(done)
+    s.log.info(
+        f"{s.row.folder}: published deposition {done.id} as {done.doi}",
+        deposition_id=done.id,
+        doi=done.doi,
+        status="published",
+    )
+    return done
