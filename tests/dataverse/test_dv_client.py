@@ -49,7 +49,8 @@ def test_create_read_update_and_files(dv, dvc, tmp_path):
     assert dvc.dataset(ref.id).title == "Renamed"
     data = tmp_path / "table.csv"
     data.write_bytes(b"x,y\n1,2\n" * 1000)
-    sent = dvc.add_file(ref.id, data, name="table.csv", directory="raw/2024")
+    sent, md5 = dvc.add_file(ref.id, data, name="table.csv", directory="raw/2024")
+    assert md5 == hashlib.md5(data.read_bytes(), usedforsecurity=False).hexdigest()
     assert (sent.label, sent.directory) == ("table.csv", "raw/2024")  # no ingest: byte-exact
     assert sent.checksum == hashlib.md5(data.read_bytes(), usedforsecurity=False).hexdigest()
     assert [f.path for f in dvc.dataset(ref.id).files] == ["raw/2024/table.csv"]
@@ -104,7 +105,7 @@ def test_an_add_whose_answer_was_lost_is_not_repeated(dv, dvc, tmp_path):
     f = tmp_path / "data.txt"
     f.write_bytes(b"payload")
     dv.set_faults(rate=1, kinds=["after_commit"], count=1, match="/add")
-    remote = dvc.add_file(ref.id, f, name="data.txt")
+    remote, _ = dvc.add_file(ref.id, f, name="data.txt")
     labels = [x["label"] for x in dv.state()["datasets"][0]["versions"][-1]["files"]]
     assert labels == ["data.txt"] and remote.label == "data.txt"
 

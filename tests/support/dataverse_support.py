@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from maggot_zenodo.dataverse.client import DataverseClient
@@ -82,3 +84,50 @@ def minimal_version(title: str = "Finches", marker: str | None = None) -> dict[s
         "license": {"name": "CC0 1.0", "uri": "http://creativecommons.org/publicdomain/zero/1.0"},
         "metadataBlocks": {"citation": {"fields": fields}},
     }
+
+
+# ----- a site for end-to-end runs: the ten samples, a people dictionary with e-mails --------
+CONTACTS = [
+    ("Dussarrat", "Thomas"), ("Prigent", "Sylvain"), ("Deborde", "Catherine"),
+    ("Gibon", "Yves"), ("Urrutia", "Maria"), ("Canlet", "Cécile"), ("Eveillard", "Sandrine"),
+    ("Moing", "Annick"),
+]  # fmt: skip
+
+
+def make_site(tmp_path: Path, samples: Path, handle: DataverseHandle, **dataverse: Any) -> Any:
+    """Storage (a copy of the samples), cvlist with the contacts' e-mails, and a Config."""
+    from maggot_zenodo.config import parse_config
+
+    storage = tmp_path / "storage"
+    shutil.copytree(samples / "storage", storage)
+    cvlist = tmp_path / "cvlist"
+    shutil.copytree(samples / "maggot-site" / "cvlist", cvlist)
+    with open(cvlist / "people" / "people.txt", "a", encoding="utf-8") as out:
+        for last, first in CONTACTS:
+            out.write(f"{last}\t{first}\tINRAE\t\t{first.lower()}.{last.lower()}@example.org\n")
+    token_file = tmp_path / "dv-token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    section = {
+        "url": handle.base_url,
+        "token": {"file": str(token_file)},
+        "collection": "maggot",
+        **dataverse,
+    }
+    data = {
+        "storage": {"root": str(storage)},
+        "dataverse": section,
+        "maggot": {"conf_dir": str(samples / "maggot-site" / "conf"), "cvlist_dir": str(cvlist)},
+        "state": str(tmp_path / "state" / "state.db"),
+    }
+    (tmp_path / "state").mkdir(exist_ok=True)
+    return parse_config(data, base_dir=tmp_path)
+
+
+def folders(config: Any) -> list[Path]:
+    """Every dataset folder of the copied samples."""
+    return sorted(p.parent for p in Path(config.storage.root).rglob("META_*.json"))
+
+
+def factory(handle: DataverseHandle) -> Any:
+    return lambda url, token: client(handle, token)

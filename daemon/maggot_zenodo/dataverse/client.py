@@ -123,22 +123,52 @@ class DataverseClient(Transport):
             retryable=True,
         )
 
-    def find_by_marker(self, marker: str, alias: str) -> list[DatasetRef]:
-        """Datasets the search index shows with this ``otherIdValue`` (loose: confirm each)."""
+    def delete_dataset(self, dataset_id: int) -> None:
+        """Destroy a never-published dataset; one already gone counts as deleted."""
+        with contextlib.suppress(NotFound):
+            self.request("DELETE", f"/datasets/{dataset_id}", f"delete dataset {dataset_id}")
+
+    def discard_draft(self, dataset_id: int) -> None:
+        with contextlib.suppress(NotFound):
+            what = f"discard the draft of dataset {dataset_id}"
+            self.request("DELETE", f"/datasets/{dataset_id}/versions/:draft", what)
+
+    def recent(self, alias: str, count: int = 50) -> list[DatasetRef]:
+        """The newest datasets of the collection the token may see (search: may lag)."""
         params = {
-            "q": f'otherIdValue:"{marker}"',
+            "q": "*",
+            "type": "dataset",
+            "subtree": alias,
+            "sort": "date",
+            "order": "desc",
+            "per_page": count,
+            "show_entity_ids": "true",
+        }
+        return self._refs(self.request("GET", "/search", "list recent datasets", params=params))
+
+    def search(self, query: str, alias: str) -> list[DatasetRef]:
+        """Datasets matching a Solr query in the collection (loose and lagging: confirm)."""
+        params = {
+            "q": query,
             "type": "dataset",
             "subtree": alias,
             "per_page": 1000,
             "show_entity_ids": "true",
         }
-        data = self.request("GET", "/search", "search for the dataset", params=params)["data"]
+        return self._refs(self.request("GET", "/search", "search for the dataset", params=params))
+
+    @staticmethod
+    def _refs(answer: dict[str, Any]) -> list[DatasetRef]:
         seen: dict[str, DatasetRef] = {}
-        for item in data.get("items") or []:
+        for item in answer["data"].get("items") or []:
             pid, eid = item.get("global_id"), item.get("entity_id")
             if pid and eid is not None:
                 seen.setdefault(str(pid), DatasetRef(int(eid), str(pid)))
         return list(seen.values())
+
+    def find_by_marker(self, marker: str, alias: str) -> list[DatasetRef]:
+        """Datasets the search index shows with this ``otherIdValue`` (loose: confirm each)."""
+        return self.search(f'otherIdValue:"{marker}"', alias)
 
     # ----- files and publication -----------------------------------------------------------
     def add_file(
@@ -152,8 +182,9 @@ class DataverseClient(Transport):
         categories: tuple[str, ...] = (),
         progress: Callable[[int], None] | None = None,
         algorithm: str = "MD5",
-    ) -> RemoteFile:
-        """Upload one file byte-exact (``tabIngest`` off) and check Dataverse's checksum.
+    ) -> tuple[RemoteFile, str]:
+        """Upload one file byte-exact (``tabIngest`` off) and check Dataverse's checksum;
+        the file as Dataverse lists it and the md5 of the bytes sent.
 
         An upload whose answer was lost is looked for in the draft before it is sent again, so
         an ambiguous failure never leaves a second copy (Dataverse would rename it ``name-1``).
@@ -184,10 +215,10 @@ class DataverseClient(Transport):
                     raise
                 found = self._uploaded(dataset_id, name, directory, local)
                 if found is not None:
-                    return found
+                    return found, file_checksum(path, "MD5")
                 continue
             remote = RemoteFile.from_json(answer["data"]["files"][0])
-            return self._verified(remote, upload, local)
+            return self._verified(remote, upload, local), upload.checksum("MD5") or ""
         raise DataverseUnavailable(f"Dataverse did not confirm {what}", retryable=True)
 
     def _uploaded(

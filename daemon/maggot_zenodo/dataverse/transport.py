@@ -114,6 +114,13 @@ class Transport:
             self._local.session = session
         return session
 
+    def close(self) -> None:
+        """Close this thread's HTTP session (others close with their threads)."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
+
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
             raise DataverseUnavailable("stopped while waiting for Dataverse", retryable=True)

@@ -118,14 +118,16 @@ def to_dataverse(
     metadata_language: str | None = None,
     require_licence: bool = False,
 ) -> DataverseConversion:
-    """Convert one record; ``marker`` goes in ``otherId`` (agency ``maggot-zenodo``)."""
+    """Convert one record; ``marker`` goes in ``otherId`` (agency ``maggot-zenodo``).
+
+    The dates Maggot adds (``dateOfDeposit``, ``dsDescriptionDate`` = today) are left out: a
+    body that changes every day would make a new version of a published dataset every day.
+    ``today`` is kept for rules that need the date of the conversion.
+    """
+    del today
     blocks = blocks or stock()
     problems: list[Problem] = []
     fields = _fields(record, definition or BUILTIN, site, blocks, problems)
-    if record.get("depositor"):
-        fields += [
-            f for f in [shape("dateOfDeposit", [today.isoformat()], blocks, "depositor", [])] if f
-        ]
     marker_field = shape(
         "otherId",
         [{"otherIdAgency": MARKER_AGENCY, "otherIdValue": marker}],

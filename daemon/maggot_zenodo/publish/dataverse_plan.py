@@ -1,0 +1,146 @@
+"""The local half of a Dataverse deposit: the site's blocks, the converted version, the files.
+
+Nothing here writes to Dataverse. The site's metadata blocks and licences are read from the
+server once per process (an hour at most) and saved in ``<state dir>/dataverse-cache/<host>``
+for ``check``; the converted version is validated against them before any request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from maggot_zenodo.config import Config
+from maggot_zenodo.convert import maggot
+from maggot_zenodo.convert.dataverse import BlockSet, DataverseConversion, to_dataverse
+from maggot_zenodo.convert.dataverse.blocks import block_set, save_cache
+from maggot_zenodo.convert.dataverse.definition import DvRow, load_definition
+from maggot_zenodo.convert.problems import DatasetError
+from maggot_zenodo.dataverse.client import DataverseClient
+from maggot_zenodo.logs import get_logger
+from maggot_zenodo.publish import datafiles
+from maggot_zenodo.publish.dataverse_repository import explained
+from maggot_zenodo.publish.explain import Failure, problems_failure
+from maggot_zenodo.publish.prepare import Md5Cache, Plan, md5s
+
+BLOCKS_TTL = 3600.0
+_blocks: dict[str, tuple[float, BlockSet]] = {}
+_blocks_lock = threading.Lock()
+log = get_logger("maggot_zenodo.publish.dataverse")
+
+
+def cache_dir(config: Config) -> Path:
+    """Where the site's blocks are saved, per Dataverse host."""
+    assert config.dataverse is not None
+    host = urlsplit(config.dataverse.url).netloc.replace(":", "_") or "dataverse"
+    return Path(config.state).parent / "dataverse-cache" / host
+
+
+def site_blocks(client: DataverseClient, config: Config, rows: Sequence[DvRow]) -> BlockSet:
+    """The blocks the definition uses (citation at least) and the licences, from the server."""
+    with _blocks_lock:
+        cached = _blocks.get(client.base_url)
+        if cached and time.monotonic() - cached[0] < BLOCKS_TTL:
+            return cached[1]
+    names = sorted({"citation", *(row.block for row in rows)})
+    with explained():
+        version = client.server_version()
+        blocks = {name: client.metadata_block(name) for name in names}
+        licences = client.licenses()
+    log.info("dataverse site", url=client.base_url, version=version, blocks=names)
+    found = block_set(list(blocks.values()), licences, f"{client.base_url} (Dataverse {version})")
+    try:
+        save_cache(cache_dir(config), blocks, licences)
+    except OSError as exc:
+        log.warning("cannot save the Dataverse blocks for check", error=str(exc))
+    with _blocks_lock:
+        _blocks[client.base_url] = (time.monotonic(), found)
+    return found
+
+
+def convert(
+    config: Config,
+    site: maggot.Site,
+    folder: Path,
+    blocks: BlockSet,
+    marker: str,
+    today: dt.date | None = None,
+) -> tuple[maggot.Dataset, DataverseConversion]:
+    """Read and convert one dataset; a Failure naming every problem."""
+    assert config.dataverse is not None
+    try:
+        rows, _origin = load_definition(config.maggot.conf_dir)
+        dataset = maggot.read_dataset(
+            folder,
+            site=site,
+            max_size=config.maggot.max_metadata_size,
+            semaphore=config.storage.semaphore,
+        )
+    except DatasetError as exc:
+        raise problems_failure("The dataset's metadata cannot be read", exc.problems) from None
+    conversion = to_dataverse(
+        dataset.record,
+        site,
+        marker=marker,
+        today=today or dt.date.today(),
+        blocks=blocks,
+        definition=rows,
+        metadata_language=config.dataverse.metadata_language,
+        require_licence=config.dataverse.publish,
+    )
+    if not conversion.ok:
+        raise problems_failure("The metadata cannot go to Dataverse", conversion.problems)
+    return dataset, conversion
+
+
+def _files(config: Config, dataset: maggot.Dataset, with_files: bool) -> list[datafiles.LocalFile]:
+    """Each declared file vetted alone (Dataverse keeps folders: the key is the path)."""
+    assert config.dataverse is not None
+    dv, folder = config.dataverse, dataset.folder
+    found: list[datafiles.LocalFile] = []
+    try:
+        if dv.include_metadata_file:
+            found += datafiles.resolve(folder, [], metadata_file=dataset.metadata_file)
+        for location in datafiles.local_locations(dataset.record) if with_files else []:
+            for f in datafiles.resolve(
+                folder, [location], metadata_file=None, max_file_size=dv.max_file_size
+            ):
+                key = str(PurePosixPath(location.strip()))
+                found.append(dataclasses.replace(f, key=key))
+    except datafiles.DataFilesError as exc:
+        raise Failure(exc.message, exc.hint, retryable=exc.retryable) from None
+    unique = list({f.key: f for f in found}.values())
+    if len(unique) > dv.max_files:
+        raise Failure(
+            f"{len(unique)} files are declared; this Dataverse takes {dv.max_files}.",
+            "Declare fewer files (zip them), then touch the semaphore again.",
+        )
+    if sum(f.size for f in unique) > dv.max_record_size:
+        raise Failure(
+            "The files are larger together than dataverse.max_record_size allows.",
+            "Reduce the files, then touch the semaphore again.",
+        )
+    return unique
+
+
+def plan(
+    config: Config,
+    dataset: maggot.Dataset,
+    conversion: DataverseConversion,
+    *,
+    with_files: bool,
+    md5_cache: Md5Cache | None,
+) -> Plan:
+    files = _files(config, dataset, with_files)
+    try:
+        digests = md5s(files, md5_cache)
+    except datafiles.DataFilesError as exc:
+        raise Failure(exc.message, exc.hint, retryable=exc.retryable) from None
+    assert conversion.version is not None
+    warnings = tuple(p for p in conversion.problems if not p.is_error)
+    return Plan(dataset.folder, conversion.version, tuple(files), digests, with_files, warnings)
