@@ -256,6 +256,7 @@ class DataverseClient(Transport):
         """Ask for publication (``major`` or ``minor``), then wait for the finalisation."""
         what = f"publish dataset {dataset_id}"
         params = {"type": kind}
+        self.wait_unlocked(dataset_id)  # an ingest or an earlier publication still running
         try:
             self.request(
                 "POST",
