@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from maggot_zenodo.config import Config
 from maggot_zenodo.convert import maggot
-from maggot_zenodo.convert.dataverse import BlockSet, DataverseConversion, to_dataverse
+from maggot_zenodo.convert.dataverse import BlockSet, DataverseConversion, load_cached, to_dataverse
 from maggot_zenodo.convert.dataverse.blocks import block_set, save_cache
 from maggot_zenodo.convert.dataverse.definition import DvRow, load_definition
 from maggot_zenodo.convert.problems import DatasetError
@@ -26,7 +26,7 @@ from maggot_zenodo.logs import get_logger
 from maggot_zenodo.publish import datafiles
 from maggot_zenodo.publish.dataverse_repository import explained
 from maggot_zenodo.publish.explain import Failure, problems_failure
-from maggot_zenodo.publish.prepare import Md5Cache, Plan, md5s
+from maggot_zenodo.publish.prepare import Md5Cache, Plan, md5s, relative_key
 
 BLOCKS_TTL = 3600.0
 _blocks: dict[str, tuple[float, BlockSet]] = {}
@@ -144,3 +144,33 @@ def plan(
     assert conversion.version is not None
     warnings = tuple(p for p in conversion.problems if not p.is_error)
     return Plan(dataset.folder, conversion.version, tuple(files), digests, with_files, warnings)
+
+
+def check_conversion(
+    config: Config, folder: Path, today: dt.date | None = None
+) -> DataverseConversion:
+    """For ``check`` (no network): what would be sent to Dataverse, validated against the
+    blocks a deposit cached (the stock ones when none is cached).
+
+    Print ``json.dumps(c.create_body(), indent=2, ensure_ascii=False)`` when ``c.ok``, under a
+    line naming ``c.blocks_origin``; else every problem, one a line; warnings either way.
+    """
+    assert config.dataverse is not None
+    rows, _origin = load_definition(config.maggot.conf_dir)
+    site = maggot.load_site(config.maggot.conf_dir, config.maggot.cvlist_dir)
+    dataset = maggot.read_dataset(
+        Path(folder),
+        site=site,
+        max_size=config.maggot.max_metadata_size,
+        semaphore=config.storage.semaphore,
+    )
+    return to_dataverse(
+        dataset.record,
+        site,
+        marker=relative_key(config.storage.root, Path(folder)),
+        today=today or dt.date.today(),
+        blocks=load_cached(cache_dir(config)),
+        definition=rows,
+        metadata_language=config.dataverse.metadata_language,
+        require_licence=config.dataverse.publish,
+    )
