@@ -303,6 +303,14 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
     kind = error.validator
     if where == "zenodo.token" or where.startswith("zenodo.token."):
         return _token_error(error, source)
+    if where == "dataverse.token" and isinstance(error.instance, str):
+        return ConfigError(
+            source,
+            "dataverse.token",
+            "the token itself must not be written in the configuration file",
+            "put it in a file only the service can read: 'token: {file: /etc/maggot-zenodo/"
+            "dataverse-token}', or use {credential: dataverse-token} or {env: DATAVERSE_TOKEN}",
+        )
     if where == "dataverse.token" or where.startswith("dataverse.token."):
         return ConfigError(
             source,

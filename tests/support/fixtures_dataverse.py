@@ -1,4 +1,4 @@
-"""Fixtures of the Dataverse tests: a real emulator on loopback and a client for it."""
+"""Fixtures of the Dataverse tests (a pytest plugin): a real emulator on loopback, a client."""
 
 from __future__ import annotations
 
