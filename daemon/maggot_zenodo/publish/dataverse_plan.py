@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ from maggot_zenodo.publish.explain import Failure, problems_failure
 from maggot_zenodo.publish.prepare import Md5Cache, Plan, md5s, relative_key
 
 BLOCKS_TTL = 3600.0
+#: What Dataverse refuses in a file's label and in its directoryLabel (FileMetadata.java).
+_BAD_LABEL = re.compile(r'[:<>;#/"*|?\\]')
+_DIRECTORY = re.compile(r"^[\w/. -]*$")
 _blocks: dict[str, tuple[float, BlockSet]] = {}
 _blocks_lock = threading.Lock()
 log = get_logger("maggot_zenodo.publish.dataverse")
@@ -115,6 +119,19 @@ def _files(config: Config, dataset: maggot.Dataset, with_files: bool) -> list[da
     except datafiles.DataFilesError as exc:
         raise Failure(exc.message, exc.hint, retryable=exc.retryable) from None
     unique = list({f.key: f for f in found}.values())
+    bad = [
+        f.location
+        for f in unique
+        if _BAD_LABEL.search(PurePosixPath(f.key).name)
+        or not _DIRECTORY.match(str(PurePosixPath(f.key).parent).removeprefix("."))
+    ]
+    if bad:
+        raise Failure(
+            f"Dataverse does not accept these file names: {', '.join(bad)} (no "
+            ': < > ; # " * | ? \\ in a name; folders only of letters, digits, '
+            "'_', '-', '.', ' ').",
+            "Rename the files and their resources in Maggot, then touch the semaphore again.",
+        )
     if len(unique) > dv.max_files:
         raise Failure(
             f"{len(unique)} files are declared; this Dataverse takes {dv.max_files}.",
