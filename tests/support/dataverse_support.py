@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def make_site(tmp_path: Path, samples: Path, handle: DataverseHandle, **datavers
         "state": str(tmp_path / "state" / "state.db"),
     }
     (tmp_path / "state").mkdir(exist_ok=True)
+    (tmp_path / "config.yaml").write_text(json.dumps(data))  # JSON is YAML: for subprocesses
     return parse_config(data, base_dir=tmp_path)
 
 
