@@ -149,11 +149,15 @@ def test_adopts_the_dataset_maggots_web_page_made(site, dv, dvc):
     assert state[0]["versions"][-1]["title"] == "FRIM - Fruit Integrative Modelling"
 
 
-def test_no_token_in_any_output(site, dv, caplog):
+def test_no_token_in_any_output(site, dv, capfd):
     config, journal = site
     for f in folders(config)[:3]:
         _run(config, journal, dv, f)
     assert dv.state()["requests"]["key_in_query"] == 0
-    texts = [caplog.text] + [(f / DATAVERSE_STATUS_FILE).read_text() for f in folders(config)[:3]]
+    captured = capfd.readouterr()
+    assert "dataset done" in captured.out + captured.err  # the log was captured
+    texts = [captured.out, captured.err] + [
+        (f / DATAVERSE_STATUS_FILE).read_text() for f in folders(config)[:3]
+    ]
     texts.append(repr([r.__dict__ for r in journal.rows()]))
     assert all(TOKEN not in t for t in texts)

@@ -107,6 +107,34 @@ def _fields(
     return out
 
 
+def _add_marker(
+    fields: list[dict[str, Any]], marker: str, blocks: BlockSet, problems: list[Problem]
+) -> None:
+    """The stable ``otherId`` that names this dataset (agency ``maggot-zenodo``)."""
+    value = [{"otherIdAgency": MARKER_AGENCY, "otherIdValue": marker}]
+    item = shape("otherId", list(value), blocks, "otherId", problems)
+    if item is None:
+        problems.append(
+            Problem(
+                "otherId",
+                "this Dataverse has no otherId field: the dataset could not be found again",
+                "enable the citation block",
+            )
+        )
+    else:
+        fields.append(item)
+
+
+def _by_block(fields: list[dict[str, Any]], blocks: BlockSet) -> dict[str, dict[str, Any]]:
+    grouped: dict[str, dict[str, Any]] = {}
+    for item in fields:
+        spec = blocks.get(item["typeName"])
+        grouped.setdefault(spec.block if spec else "citation", {"fields": []})["fields"].append(
+            item
+        )
+    return grouped
+
+
 def to_dataverse(
     record: Mapping[str, Any],
     site: Site,
@@ -128,23 +156,7 @@ def to_dataverse(
     blocks = blocks or stock()
     problems: list[Problem] = []
     fields = _fields(record, definition or BUILTIN, site, blocks, problems)
-    marker_field = shape(
-        "otherId",
-        [{"otherIdAgency": MARKER_AGENCY, "otherIdValue": marker}],
-        blocks,
-        "otherId",
-        problems,
-    )
-    if marker_field is None:
-        problems.append(
-            Problem(
-                "otherId",
-                "this Dataverse has no otherId field: the dataset could not be found again",
-                "enable the citation block",
-            )
-        )
-    else:
-        fields.append(marker_field)
+    _add_marker(fields, marker, blocks, problems)
     sources = {row.typename: row.field for row in definition or BUILTIN}
     reported = {p.field for p in problems if p.is_error}
     problems += [
@@ -152,13 +164,7 @@ def to_dataverse(
     ]
     licence, licence_problems = map_licence(record.get("license"), blocks, require_licence)
     problems += licence_problems
-    grouped: dict[str, dict[str, Any]] = {}
-    for item in fields:
-        spec = blocks.get(item["typeName"])
-        grouped.setdefault(spec.block if spec else "citation", {"fields": []})["fields"].append(
-            item
-        )
-    version: dict[str, Any] = {"metadataBlocks": grouped}
+    version: dict[str, Any] = {"metadataBlocks": _by_block(fields, blocks)}
     if licence is not None:
         version["license"] = {"name": licence.name, "uri": licence.uri}
     problems += validate_version(version, blocks)

@@ -8,6 +8,7 @@ import time
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from maggot_zenodo.emulator.dataverse.messages import Request, Response, ok
 from maggot_zenodo.emulator.dataverse.store import DataFile, Dataset, DvError
 from maggot_zenodo.emulator.httpio import (
     BodyTooLarge,
@@ -16,8 +17,8 @@ from maggot_zenodo.emulator.httpio import (
     stream_to_file,
 )
 
-if TYPE_CHECKING:
-    from maggot_zenodo.emulator.dataverse.api import Api, Request, Response
+if TYPE_CHECKING:  # api imports this module
+    from maggot_zenodo.emulator.dataverse.api import Api
 
 MAX_FILE = 50_000_000_000
 _BAD_LABEL = re.compile(r'[:<>;#/"*|?\\]')
@@ -83,7 +84,6 @@ def _read_parts(api: Api, req: Request, file_id: int) -> tuple[dict[str, Any], s
 
 
 def add_file(api: Api, req: Request, ds: Dataset) -> Response:
-    from maggot_zenodo.emulator.dataverse.api import ok
     from maggot_zenodo.emulator.dataverse.views import file_metadata
 
     file_id = api.store.new_id()

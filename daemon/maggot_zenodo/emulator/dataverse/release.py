@@ -6,10 +6,11 @@ import time
 from typing import TYPE_CHECKING
 
 from maggot_zenodo.emulator.dataverse import views
+from maggot_zenodo.emulator.dataverse.messages import Request, Response, ok
 from maggot_zenodo.emulator.dataverse.store import PUBLISH_BLOCKING, Dataset, DvError, Version
 
-if TYPE_CHECKING:  # api imports this module: a cycle at run time
-    from maggot_zenodo.emulator.dataverse.api import Api, Request, Response
+if TYPE_CHECKING:  # api imports this module
+    from maggot_zenodo.emulator.dataverse.api import Api
 
 
 def publish(api: Api, req: Request, ds: Dataset) -> Response:
@@ -48,7 +49,7 @@ def publish(api: Api, req: Request, ds: Dataset) -> Response:
     ds.locks["finalizePublication"] = when
     ds.pending_release = (when, major, minor)
     _index_after_release(api, ds, when, req)
-    return _ok(views.dataset_json(ds, api.store.active_locks(ds), req.base_url))
+    return ok(views.dataset_json(ds, api.store.active_locks(ds), req.base_url))
 
 
 def _index_after_release(api: Api, ds: Dataset, when: float, req: Request) -> None:
@@ -87,6 +88,4 @@ def pid_suffix(n: int) -> str:
 
 
 def _ok(data: object) -> Response:
-    from maggot_zenodo.emulator.dataverse.api import ok
-
     return ok(data)

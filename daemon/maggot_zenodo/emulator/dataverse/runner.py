@@ -7,8 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from maggot_zenodo.emulator.dataverse.api import Api, Timing
+from maggot_zenodo.emulator.dataverse.api import Api
 from maggot_zenodo.emulator.dataverse.faults import FaultInjector, parse_spec
+from maggot_zenodo.emulator.dataverse.messages import Timing
 from maggot_zenodo.emulator.dataverse.schema import load_schema
 from maggot_zenodo.emulator.dataverse.server import DataverseServer
 from maggot_zenodo.emulator.dataverse.store import Store

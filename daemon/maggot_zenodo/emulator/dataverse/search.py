@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from maggot_zenodo.emulator.dataverse.messages import Request, Response, ok
 from maggot_zenodo.emulator.dataverse.store import DvError, Store
-
-if TYPE_CHECKING:
-    from maggot_zenodo.emulator.dataverse.api import Request, Response
 
 _TERM = re.compile(r'(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)')
 
@@ -61,8 +59,6 @@ def _visible_cards(store: Store, user: int | None) -> list[dict[str, Any]]:
 
 
 def search(store: Store, req: Request) -> Response:
-    from maggot_zenodo.emulator.dataverse.api import ok
-
     q = req.param("q")
     if not q:
         raise DvError(400, "Please provide a search term (q)")

@@ -19,8 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from maggot_zenodo.emulator.dataverse.api import Api, Request, Response
+from maggot_zenodo.emulator.dataverse.api import Api
 from maggot_zenodo.emulator.dataverse.faults import FaultInjector, parse_spec
+from maggot_zenodo.emulator.dataverse.messages import Request, Response
 from maggot_zenodo.emulator.dataverse.state import snapshot
 from maggot_zenodo.emulator.dataverse.store import DvError
 from maggot_zenodo.emulator.httpio import BodyReader, BodyTooLarge, DropConnection, IncompleteBody
