@@ -161,3 +161,22 @@ def test_no_token_in_any_output(site, dv, capfd):
     ]
     texts.append(repr([r.__dict__ for r in journal.rows()]))
     assert all(TOKEN not in t for t in texts)
+
+
+def test_a_moved_folder_keeps_its_dataset_and_a_copy_gets_its_own(site, dv):
+    config, journal = site
+    folder = next(f for f in folders(config) if f.name == "frim1")
+    first = _run(config, journal, dv, folder)
+    assert _status(folder)["dataset_id"] == first.deposition_id
+    moved = folder.parent / "frim1-moved"
+    folder.rename(moved)
+    again = _run(config, journal, dv, moved)
+    assert again.deposition_id == first.deposition_id and len(dv.state()["datasets"]) == 1
+    other = dv.state()["datasets"][0]["otherIds"]
+    assert other == [["maggot-zenodo", "frim1-moved"]]  # the stable marker follows the folder
+    import shutil
+
+    copy = moved.parent / "frim1-copy"
+    shutil.copytree(moved, copy)
+    third = _run(config, journal, dv, copy)
+    assert third.deposition_id != first.deposition_id and len(dv.state()["datasets"]) == 2

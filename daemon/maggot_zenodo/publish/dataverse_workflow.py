@@ -28,7 +28,7 @@ from maggot_zenodo.convert.dataverse.definition import load_definition
 from maggot_zenodo.dataverse.client import DataverseClient
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import get_logger, scrub
-from maggot_zenodo.publish import dataverse_plan
+from maggot_zenodo.publish import dataverse_plan, moves
 from maggot_zenodo.publish.dataverse_repository import DataverseRepository, explained
 from maggot_zenodo.publish.deposit import ProgressFactory, deposit
 from maggot_zenodo.publish.explain import Failure, from_user_error
@@ -69,6 +69,7 @@ def render_status(status: str, semaphore: str, **values: Any) -> str:
     order = (
         "status",
         "dataset_url",
+        "dataset_id",
         "persistent_id",
         "version",
         "files",
@@ -84,6 +85,30 @@ def render_status(status: str, semaphore: str, **values: Any) -> str:
     kept = {k: data[k] for k in order if data.get(k) not in (None, [], "")}
     body = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True, width=100)
     return HEADER.format(semaphore=semaphore) + body
+
+
+def follow_move(journal: Journal, row: DatasetRow, folder: Path, log: Any) -> DatasetRow:
+    """A folder moved inside the storage keeps its dataset: its ``META_dataverse.txt`` names a
+    dataset the journal knows for a folder that no longer holds a dataset (else: a copy)."""
+    previous = statusfile.read(folder, name=DATAVERSE_STATUS_FILE)
+    dataset_id = previous.get("dataset_id") if previous else None
+    if not isinstance(dataset_id, int) or isinstance(dataset_id, bool):
+        return row
+    others = [
+        r
+        for r in journal.with_deposition(row.zenodo_url, row.account, dataset_id)
+        if r.id != row.id
+    ]
+    if len(others) != 1 or moves.holds_dataset(Path(others[0].abs_folder)):
+        return row
+    moved = journal.rekey(others[0].id, row.id)
+    journal.step(moved.id, "moved", "result", {"from": others[0].folder, "id": dataset_id})
+    log.info(
+        f"{row.folder}: dataset folder moved from {others[0].folder}; keeping Dataverse "
+        f"dataset {dataset_id}",
+        deposition_id=dataset_id,
+    )
+    return moved
 
 
 def account_of(config: Config) -> str:
@@ -162,13 +187,12 @@ class _DataverseRun:
         self.files: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.version: str | None = None
+        self.client: DataverseClient | None = None
         self.log = get_logger("maggot_zenodo.publish.dataverse", dataset=self.rel)
 
     def execute(self, with_files: bool | None, progress: ProgressFactory | None) -> Outcome:
-        repo: DataverseRepository | None = None
         try:
-            repo, status = self._execute(with_files, progress)
-            return self._succeed(status)
+            return self._succeed(self._execute(with_files, progress))
         except Stopped:
             return self.fail(Failure("Stopped before the end.", "", retryable=True), "queued")
         except UserError as exc:
@@ -184,12 +208,10 @@ class _DataverseRun:
                 )
             )
         finally:
-            if repo is not None:
-                repo.close()
+            if self.client is not None:
+                self.client.close()
 
-    def _execute(
-        self, with_files: bool | None, progress: ProgressFactory | None
-    ) -> tuple[DataverseRepository, str]:
+    def _execute(self, with_files: bool | None, progress: ProgressFactory | None) -> str:
         semaphore = self.folder / self.config.storage.semaphore
         if not self.folder.is_dir():
             raise Failure(f"The dataset folder {self.folder} does not exist.", "")
@@ -206,9 +228,11 @@ class _DataverseRun:
         self.row = self.journal.dataset(
             self.dv.url, account_of(self.config), self.rel, str(self.folder)
         )
+        if self.row.deposition_id is None:
+            self.row = follow_move(self.journal, self.row, self.folder, self.log)
         self._update(status="publishing", error=None, hint=None)
         self._write("publishing")
-        client = self.factory(self.dv.url, token)
+        self.client = client = self.factory(self.dv.url, token)
         rows, _ = load_definition(self.config.maggot.conf_dir)
         blocks = dataverse_plan.site_blocks(client, self.config, rows)
         site = maggot.load_site(self.config.maggot.conf_dir, self.config.maggot.cvlist_dir)
@@ -231,7 +255,7 @@ class _DataverseRun:
         dep = deposit(plan, session, publish=self.dv.publish, progress=progress)
         self.row = session.row
         self.version = dep.metadata.get("version") if dep.state == "done" else None
-        return repo, "draft" if dep.state == "unsubmitted" else "published"
+        return "draft" if dep.state == "unsubmitted" else "published"
 
     def _token(self) -> str:
         if self.dv.token is None:
@@ -331,6 +355,7 @@ class _DataverseRun:
             status,
             self.config.storage.semaphore,
             dataset_url=row.deposit_url if row else None,
+            dataset_id=row.deposition_id if row else None,
             persistent_id=row.doi if row else None,
             version=self.version if status == "published" else None,
             files=self.files if done else [],
