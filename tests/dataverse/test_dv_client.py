@@ -137,3 +137,9 @@ def test_the_token_travels_only_in_the_header(dv, dvc, tmp_path):
     dvc.add_file(ref.id, f, name="x.txt")
     assert dv.state()["requests"]["key_in_query"] == 0
     assert TOKEN not in repr(dvc) and TOKEN not in repr(dvc._auth)
+
+
+def test_recent_lists_the_newest_first(dv, dvc):
+    refs = [_new(dvc) for _ in range(3)]
+    time.sleep(0.1)
+    assert dvc.recent("maggot", 2) == refs[::-1][:2]

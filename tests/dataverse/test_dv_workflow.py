@@ -180,3 +180,18 @@ def test_a_moved_folder_keeps_its_dataset_and_a_copy_gets_its_own(site, dv):
     shutil.copytree(moved, copy)
     third = _run(config, journal, dv, copy)
     assert third.deposition_id != first.deposition_id and len(dv.state()["datasets"]) == 2
+
+
+def test_check_uses_the_blocks_a_deposit_cached(site, dv):
+    from maggot_zenodo.publish.dataverse_plan import check_conversion
+
+    config, journal = site
+    folder = next(f for f in folders(config) if f.name == "frim1")
+    requests = dv.state()["requests"]["total"]
+    before = check_conversion(config, folder)
+    assert before.ok and before.blocks_origin == "built-in stock blocks"
+    assert dv.state()["requests"]["total"] == requests  # check made no request
+    _run(config, journal, dv, folder)
+    after = check_conversion(config, folder)
+    assert after.ok and after.blocks_origin.startswith("cached in ")
+    assert after.create_body() == before.create_body()

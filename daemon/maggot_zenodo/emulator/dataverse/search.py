@@ -70,6 +70,9 @@ def search(store: Store, req: Request) -> Response:
         cards = [c for c in cards if _matches(c, fq)]
     if subtree:
         cards = [c for c in cards if c["identifier_of_dataverse"] == subtree]
+    if req.param("sort") in ("date", "dateSort"):
+        newest_first = (req.param("order") or "desc") == "desc"
+        cards.sort(key=lambda c: (c["createdAt"], c["entity_id"]), reverse=newest_first)
     try:
         start = int(req.param("start") or 0)
         per_page = min(1000, int(req.param("per_page") or 10))
