@@ -106,4 +106,9 @@ def from_answer(status: int, server_message: str, what: str) -> DataverseError:
         )
     if status == 404:
         return NotFound(message, status=status, server_message=text)
+    if status == 400 and text.startswith("Failed to add file to dataset"):
+        # Dataverse's catch-all for a lock, a save failure or a rate limit on /add
+        return BadRequest(
+            message, _HINTS["lock"], status=status, server_message=text, retryable=True
+        )
     return BadRequest(message, _HINTS["validation"], status=status, server_message=text)
