@@ -161,6 +161,10 @@ def test_no_token_in_any_output(site, dv, capfd):
     ]
     texts.append(repr([r.__dict__ for r in journal.rows()]))
     assert all(TOKEN not in t for t in texts)
+    state_dir = config.state.parent  # journal, WAL, locks, the blocks cache
+    for path in [*state_dir.rglob("*"), *config.storage.root.rglob("META_*")]:
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
 
 
 def test_a_moved_folder_keeps_its_dataset_and_a_copy_gets_its_own(site, dv):
