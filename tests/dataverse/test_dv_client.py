@@ -143,3 +143,14 @@ def test_recent_lists_the_newest_first(dv, dvc):
     refs = [_new(dvc) for _ in range(3)]
     time.sleep(0.1)
     assert dvc.recent("maggot", 2) == refs[::-1][:2]
+
+
+def test_an_add_refused_by_429_is_sent_again_whole(dv, dvc, tmp_path):
+    ref = _new(dvc)
+    f = tmp_path / "big.bin"
+    f.write_bytes(bytes(range(256)) * 8192)
+    dv.set_faults(rate=1, kinds=["429"], count=2, match="/add")
+    remote, md5 = dvc.add_file(ref.id, f, name="big.bin")
+    assert md5 == hashlib.md5(f.read_bytes(), usedforsecurity=False).hexdigest() == remote.checksum
+    files = dv.state()["datasets"][0]["versions"][-1]["files"]
+    assert [(x["label"], x["size"]) for x in files] == [("big.bin", f.stat().st_size)]

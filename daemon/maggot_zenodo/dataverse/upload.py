@@ -36,8 +36,8 @@ class MultipartUpload:
         self.path, self.progress = path, progress
         self.boundary = uuid.uuid4().hex
         self.size = path.stat().st_size
-        kinds = {"MD5", algorithm.upper() if algorithm.upper() in ALGORITHMS else "MD5"}
-        self.digests = {k: hashlib.new(ALGORITHMS[k], usedforsecurity=False) for k in kinds}
+        self.kinds = {"MD5", algorithm.upper() if algorithm.upper() in ALGORITHMS else "MD5"}
+        self.digests: dict[str, Any] = {}
         self.sent = 0
         b = self.boundary
         self._head = (
@@ -56,6 +56,8 @@ class MultipartUpload:
         return len(self._head) + self.size + len(self._tail)
 
     def __iter__(self) -> Iterator[bytes]:
+        """Each iteration (a retried request sends the body again) hashes afresh."""
+        self.digests = {k: hashlib.new(ALGORITHMS[k], usedforsecurity=False) for k in self.kinds}
         yield self._head
         read = 0
         with open(self.path, "rb") as handle:
