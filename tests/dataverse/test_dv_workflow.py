@@ -149,14 +149,28 @@ def test_adopts_the_dataset_maggots_web_page_made(site, dv, dvc):
     assert state[0]["versions"][-1]["title"] == "FRIM - Fruit Integrative Modelling"
 
 
-def test_no_token_in_any_output(site, dv, capfd):
+def test_no_token_in_any_output(site, dv):
+    import io
+    import logging
+
+    import structlog
+
+    from maggot_zenodo.logs import setup_logging
+
     config, journal = site
-    for f in folders(config)[:3]:
-        _run(config, journal, dv, f)
+    log = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    setup_logging("debug", "json", stream=log)
+    try:
+        for f in folders(config)[:3]:
+            _run(config, journal, dv, f)
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:], root.level = handlers, level
+    assert "dataset done" in log.getvalue()  # the log was captured
     assert dv.state()["requests"]["key_in_query"] == 0
-    captured = capfd.readouterr()
-    assert "dataset done" in captured.out + captured.err  # the log was captured
-    texts = [captured.out, captured.err] + [
+    texts = [log.getvalue()] + [
         (f / DATAVERSE_STATUS_FILE).read_text() for f in folders(config)[:3]
     ]
     texts.append(repr([r.__dict__ for r in journal.rows()]))
