@@ -182,6 +182,12 @@ def _add_emulator(sub: Sub) -> None:
         "A local Zenodo deposit API over HTTP, for tests, demos and trials without an account.\n"
         "Its first line on stdout is its base URL; the API is under <base>/api/.",
     )
+    emu.add_argument(
+        "--api",
+        choices=("zenodo", "dataverse"),
+        default="zenodo",
+        help="which repository to emulate (default: %(default)s)",
+    )
     emu.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     emu.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     emu.add_argument("--data", type=Path, help="folder for its state and files (default: temp)")
@@ -243,6 +249,21 @@ def _add_emulator(sub: Sub) -> None:
         help="largest file accepted (default: %(default)s, Zenodo's 50 GB)",
     )
     emu.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    emu.add_argument(
+        "--collection", default="maggot", help="Dataverse: the collection alias (default: maggot)"
+    )
+    emu.add_argument(
+        "--schema-dir",
+        type=Path,
+        default=None,
+        help="Dataverse: folder of saved version.json, metadatablocks-citation.json, "
+        "licenses.json, datasetSchema.json to serve instead of the stock ones",
+    )
+    emu.add_argument(
+        "--metadata-languages",
+        default="",
+        help="Dataverse: comma-separated :MetadataLanguages (default: none allowed)",
+    )
 
 
 # One function per subcommand, in the order `--help` lists them.

@@ -92,6 +92,26 @@ class ZenodoConfig:
 
 
 @dataclass(frozen=True)
+class DataverseConfig:
+    """The optional Dataverse repository (#14): a collection on one installation."""
+
+    url: str = ""
+    token: SecretSource | None = None
+    collection: str = ""
+    publish: bool = False
+    release: str = "major"
+    metadata_language: str | None = None
+    include_metadata_file: bool = True
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+    max_retries: int = 6
+    lock_timeout: float = 600.0
+    max_files: int = 1000
+    max_file_size: int = 50_000_000_000
+    max_record_size: int = 500_000_000_000
+
+
+@dataclass(frozen=True)
 class TokensConfig:
     owners_dir: Path | None = None
 
@@ -110,6 +130,7 @@ class Config:
     tokens: TokensConfig = field(default_factory=TokensConfig)
     maggot: MaggotConfig = field(default_factory=MaggotConfig)
     state: Path = Path("/var/lib/maggot-zenodo/state.db")
+    dataverse: DataverseConfig | None = None
     workers: int = 2
     shutdown_timeout: float = 30.0
     log_level: str = "info"
@@ -223,7 +244,15 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     if token_source and token_source.kind == "file":
         token_source = SecretSource("file", str(path(token_source.value)))
     owners_dir = path(tk.get("owners_dir"))
-    if token_source is None and owners_dir is None:
+    dataverse = _dataverse(data, source, path)
+    if "zenodo" not in data and dataverse is None:
+        raise ConfigError(
+            source,
+            "zenodo",
+            "missing required key",
+            "add a 'zenodo:' section with at least 'token:' (or a 'dataverse:' section)",
+        )
+    if token_source is None and owners_dir is None and "zenodo" in data:
         raise ConfigError(
             source,
             "zenodo.token",
@@ -245,9 +274,30 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
             cvlist_dir=path(mg.get("cvlist_dir")),
         ),
         state=path(data.get("state", str(Config.state))),
+        dataverse=dataverse,
         source=Path(source) if source != "<config>" else None,
         metrics=MetricsConfig.from_section(data.get("metrics") or {}, path),
     )
+
+
+def _dataverse(data: dict[str, Any], source: str, path: Any) -> DataverseConfig | None:
+    """The ``dataverse:`` section, or None when the site has no Dataverse."""
+    dv = data.get("dataverse")
+    if dv is None:
+        return None
+    token = dv.get("token")
+    if not token:
+        raise ConfigError(
+            source,
+            "dataverse.token",
+            "no Dataverse token is configured",
+            "add 'dataverse.token: {credential: dataverse-token}' (systemd LoadCredential=), "
+            "'{file: /etc/maggot-zenodo/dataverse-token}' or '{env: DATAVERSE_TOKEN}'",
+        )
+    kind, value = next(iter(token.items()))
+    secret = SecretSource("file", str(path(value))) if kind == "file" else SecretSource(kind, value)
+    url = check_zenodo_url(dv["url"], source, "dataverse.url")
+    return _section(DataverseConfig, dv, url=url, token=secret)
 
 
 def _error_rank(error: jsonschema.ValidationError) -> tuple[int, int]:
@@ -301,6 +351,22 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
     wanted: Any = error.validator_value
     if where == "zenodo.token" or where.startswith("zenodo.token."):
         return _token_error(error, source)
+    if where == "dataverse.token" and isinstance(error.instance, str):
+        return ConfigError(
+            source,
+            "dataverse.token",
+            "the token itself must not be written in the configuration file",
+            "put it in a file only the service can read: 'token: {file: /etc/maggot-zenodo/"
+            "dataverse-token}', or use {credential: dataverse-token} or {env: DATAVERSE_TOKEN}",
+        )
+    if where == "dataverse.token" or where.startswith("dataverse.token."):
+        return ConfigError(
+            source,
+            "dataverse.token",
+            "a token source is exactly one of file, credential or env, each with a text value "
+            "(never the token itself)",
+            "write e.g. 'token: {credential: dataverse-token}'",
+        )
     if kind == "additionalProperties":
         return _unknown_key(error, source, where)
     if kind == "required":
@@ -364,7 +430,7 @@ def _token_error(error: jsonschema.ValidationError, source: str) -> ConfigError:
     )
 
 
-def check_zenodo_url(url: str, source: str) -> str:
+def check_zenodo_url(url: str, source: str, key: str = "zenodo.url") -> str:
     """The Zenodo base URL without a trailing slash; refused when it could not be a site root
     (or could carry a secret: credentials and query strings are never echoed back)."""
     fix = "give the site's root, such as https://zenodo.org or https://sandbox.zenodo.org"
@@ -374,22 +440,22 @@ def check_zenodo_url(url: str, source: str) -> str:
     except ValueError:
         port_ok = False
     if not port_ok:
-        raise ConfigError(source, "zenodo.url", "is not a valid URL", fix)
+        raise ConfigError(source, key, "is not a valid URL", fix)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(source, "zenodo.url", "needs http:// or https:// and a host name", fix)
+        raise ConfigError(source, key, "needs http:// or https:// and a host name", fix)
     if parts.username is not None or parts.password is not None:
         raise ConfigError(
             source,
-            "zenodo.url",
+            key,
             "must not hold a user name or password",
-            fix + "; the token goes in zenodo.token",
+            fix + f"; the token goes in {key.split('.')[0]}.token",
         )
     if parts.query or parts.fragment or "?" in url or "#" in url:
         raise ConfigError(
             source,
-            "zenodo.url",
+            key,
             "must not have a query string or fragment (?… or #…)",
-            fix + "; never put the token in a URL, it goes in zenodo.token",
+            fix + f"; never put the token in a URL, it goes in {key.split('.')[0]}.token",
         )
     return url.rstrip("/")
 

@@ -20,6 +20,10 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "api", "zenodo") == "dataverse":
+        from maggot_zenodo.emulator.dataverse.main import run as run_dataverse
+
+        return run_dataverse(args)
     owned_temp = args.data is None
     data = Path(tempfile.mkdtemp(prefix="maggot-zenodo-emulator-")) if owned_temp else args.data
     try:
