@@ -19,7 +19,6 @@ from maggot_zenodo.constants import EXIT_USAGE
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import setup_logging
 
-
 DESCRIPTION = """\
 Watch a Maggot storage space and publish each dataset to Zenodo when a researcher drops the
 semaphore file META_datafile_ok.txt into its folder. The deposit link is written back into
@@ -169,9 +168,7 @@ def _add_retry(sub: Sub) -> None:
         "dataset_dir", metavar="DATASET_DIR", type=Path, nargs="*", help="dataset folders"
     )
     p.add_argument("--failed", action="store_true", help="every dataset that failed")
-    p.add_argument(
-        "--now", action="store_true", help="without a running daemon, publish from here"
-    )
+    p.add_argument("--now", action="store_true", help="without a running daemon, publish from here")
 
 
 def _add_emulator(sub: Sub) -> None:

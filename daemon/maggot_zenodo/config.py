@@ -22,12 +22,12 @@ import yaml
 
 from maggot_zenodo import constants
 from maggot_zenodo.errors import UserError
+from maggot_zenodo.metrics_config import MetricsConfig
 
 _T = TypeVar("_T")
 
 DEFAULT_CONFIG_PATH = Path(constants.DEFAULT_CONFIG_PATH)
 CONFIG_ENV = constants.CONFIG_ENV
-from maggot_zenodo.metrics_config import MetricsConfig
 
 
 class ConfigError(UserError):
