@@ -207,6 +207,13 @@ def _add_emulator(sub: Sub) -> None:
         "or 'rate=0.2,kinds=502+reset'",
     )
     emu.add_argument("--seed", type=int, metavar="N", help="seed for reproducible faults")
+    _emulator_realism(emu)
+    emu.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    _emulator_dataverse(emu)
+
+
+def _emulator_realism(emu: argparse.ArgumentParser) -> None:
+    """Zenodo's slowness, search lag and communities, for tests of what a site would see."""
     emu.add_argument(
         "--latency", type=float, default=0.0, metavar="S", help="seconds added to every request"
     )
@@ -245,7 +252,10 @@ def _add_emulator(sub: Sub) -> None:
         metavar="BYTES",
         help="largest file accepted (default: %(default)s, Zenodo's 50 GB)",
     )
-    emu.add_argument("--quiet", action="store_true", help="no request log on stderr")
+
+
+def _emulator_dataverse(emu: argparse.ArgumentParser) -> None:
+    """The options that only ``--api dataverse`` reads."""
     emu.add_argument(
         "--collection", default="maggot", help="Dataverse: the collection alias (default: maggot)"
     )
