@@ -48,7 +48,8 @@ class ConfigAccessDenied(ConfigError):
 
     def __init__(self, source: str) -> None:
         super().__init__(source, "", "permission denied", ACCESS_HINT)
-        self.args = (f"{source}: permission denied: {ACCESS_HINT}",)
+        self.message = f"{source}: permission denied: {ACCESS_HINT}"
+        self.args = (self.message,)
 
 
 @dataclass(frozen=True)

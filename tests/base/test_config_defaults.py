@@ -18,11 +18,13 @@ from maggot_zenodo.config import (
     ZenodoConfig,
     config_schema,
 )
+from maggot_zenodo.metrics_config import MetricsConfig
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLE = PROJECT / "etc" / "config.example.yaml"
 SECTIONS = {"storage": StorageConfig, "zenodo": ZenodoConfig, "tokens": TokensConfig,
-            "maggot": MaggotConfig, "dataverse": DataverseConfig}  # fmt: skip
+            "maggot": MaggotConfig, "dataverse": DataverseConfig,
+            "metrics": MetricsConfig}  # fmt: skip
 # Keys without a default (required, or a secret source the example must show).
 NO_DEFAULT = {"storage.root", "zenodo.token", "dataverse.url", "dataverse.token",
               "dataverse.collection"}  # fmt: skip
