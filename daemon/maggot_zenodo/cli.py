@@ -1,4 +1,5 @@
-"""Command-line entry point: ``maggot-zenodo run|publish|check|scan|status|validate|emulator``.
+"""Command-line entry point: ``maggot-zenodo run|publish|adopt|check|scan|status|validate``,
+and ``maggot-zenodo emulator``.
 
 Parsing lives here; each command's work lives in the module of its concern, imported
 lazily so that ``maggot-zenodo emulator`` or ``check`` start fast and need nothing else.
@@ -40,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     pub = with_config(sub.add_parser("publish", help="publish one dataset now"))
     pub.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
+
+    adp = with_config(sub.add_parser("adopt", help="tie a dataset to an existing deposition"))
+    adp.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
+    adp.add_argument("deposition_id", metavar="DEPOSITION_ID", type=int)
 
     chk = with_config(sub.add_parser("check", help="show the Zenodo metadata (no network)"))
     chk.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
@@ -109,6 +114,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return publishcmd.run(config, args.dataset_dir)
 
 
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from maggot_zenodo.commands import adopt
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    return adopt.run(config, args.dataset_dir, args.deposition_id)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from maggot_zenodo.commands import check as checkcmd
 
@@ -146,6 +159,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "publish": cmd_publish,
+    "adopt": cmd_adopt,
     "check": cmd_check,
     "scan": cmd_scan,
     "status": cmd_status,

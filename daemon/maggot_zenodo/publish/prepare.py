@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +69,17 @@ class Md5Cache(Protocol):
     def cached_md5(self, path: str, size: int, mtime_ns: int, ino: int) -> str | None: ...
 
     def store_md5(self, path: str, size: int, mtime_ns: int, ino: int, md5: str) -> None: ...
+
+
+def metadata_hash(metadata: Mapping[str, Any]) -> str:
+    """A stable digest of the metadata, to tell whether an update is needed.
+
+    ``publication_date`` is left out: the crosswalk sets it to today, and a new day alone
+    must not make a new version of a published record.
+    """
+    relevant = {k: v for k, v in metadata.items() if k != "publication_date"}
+    text = json.dumps(relevant, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def relative_key(root: Path, folder: Path) -> str:
