@@ -119,6 +119,17 @@ def convert_dataset(
     return Converted(dataset, conversion.metadata, conversion.warnings)
 
 
+def name_problems(config: Config | None, dataset: maggot.Dataset) -> list[Problem]:
+    """The declared file names Zenodo cannot take (checked without opening any file)."""
+    semaphore = config.storage.semaphore if config else DEFAULT_SEMAPHORE
+    problems = []
+    for location in datafiles.local_locations(dataset.record):
+        why = datafiles.name_problem(location, semaphore)
+        if why:
+            problems.append(Problem("resources", why, "rename the file, then touch the semaphore"))
+    return problems
+
+
 def choose_token(config: Config, semaphore: Path | None) -> tokens.Token:
     """The dataset's token, or a Failure in plain words (the sysadmin's detail kept apart)."""
     try:
