@@ -178,6 +178,7 @@ class _Run:
         self.plan: Plan | None = None
         self.claimed: int | None = None  # the deposition the status file names (unverified)
         self.vanished = False
+        self.internal = False  # this attempt ended in an internal error
         self.log = get_logger(LOGGER, dataset=self.rel)
 
     # -- the attempt -------------------------------------------------------------------
@@ -246,6 +247,7 @@ class _Run:
 
     def _internal(self, exc: Exception) -> Failure:
         """A bug met: retried a few times (the count is in the journal), then given up."""
+        self.internal = True
         count = 1
         if self.row is not None:
             count = self._row().internal_errors + 1
@@ -321,6 +323,8 @@ class _Run:
             values: dict[str, Any] = {"status": "failed", "error": error, "hint": hint}
             if not f.retryable and self.fingerprint and not self.vanished:
                 values["handled_fingerprint"] = self.fingerprint
+            if not self.internal:
+                values["internal_errors"] = 0  # "in a row": another ending breaks the row
             self._update(**values)
         self.log.warning(
             f"{self.rel}: failed: {error}",
