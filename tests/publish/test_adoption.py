@@ -131,3 +131,27 @@ def test_several_candidates_fail_and_adopt_settles_it(env, emu, tmp_path):
     )  # fmt: skip
     assert res.returncode == 1 and "not adopted" in res.stdout, res.stdout
     assert len(emu.depositions()) == 2
+
+
+def test_a_lost_journal_and_status_file_republish_nothing(env, emu, tmp_path):
+    # #9: "a run after the journal is deleted: no new deposition" (0.1.0: a second DOI)
+    root, _config, _journal = env
+    folder = make_dataset(root, "ds", {"a.csv": "1\n"})
+    (tmp_path / "p").mkdir()
+    published = make_config(tmp_path / "p", root, emu.url, publish=True)
+    first_journal = Journal(published.state)
+    try:
+        first = publisher(published, first_journal).publish(folder)
+    finally:
+        first_journal.close()
+    assert first.status == "published", first
+    os.unlink(published.state)
+    (folder / "META_zenodo.txt").unlink()
+    writes = emu.writes()
+    fresh = Journal(published.state)
+    try:
+        again = publisher(published, fresh).publish(folder)
+    finally:
+        fresh.close()
+    assert again.status == "published" and again.deposition_id == first.deposition_id, again
+    assert len(emu.depositions()) == 1 and emu.writes() == writes

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from maggot_zenodo.publish.explain import Failure
-from maggot_zenodo.publish.moves import matches
+from maggot_zenodo.publish.moves import matches, same_metadata
+from maggot_zenodo.publish.prepare import metadata_hash
 from maggot_zenodo.publish.session import Session
 from maggot_zenodo.zenodo.entities import Deposition
 
@@ -74,6 +75,8 @@ def adopt_by_title(s: Session, metadata: Mapping[str, Any]) -> Deposition | None
         raise ambiguous(found, s.row.abs_folder)
     [dep] = found
     s.record(dep, None)
+    if same_metadata(dep, metadata):  # nothing to update: a published record stays as it is
+        s.update(metadata_hash=metadata_hash(metadata))
     s.step("adopt", "result", {"id": dep.id, "by": "title"})
     s.log.info(
         f"{s.row.folder}: adopted deposition {dep.id} with the same title and creators "
