@@ -1,4 +1,5 @@
-"""Command-line entry point: ``maggot-zenodo run|publish|check|scan|status|validate|emulator``.
+"""Command-line entry point: ``maggot-zenodo run|publish|adopt|check|scan|status|validate``,
+and ``maggot-zenodo emulator``.
 
 Parsing lives here; each command's work lives in the module of its concern, imported
 lazily so that ``maggot-zenodo emulator`` or ``check`` start fast and need nothing else.
@@ -93,6 +94,23 @@ def _add_publish(sub: Sub) -> None:
         )
     )
     _dataset_dir(p, "the dataset's folder (holding its META_*.json)")
+
+
+def _add_adopt(sub: Sub) -> None:
+    p = _with_config(
+        _command(
+            sub,
+            "adopt",
+            "tie a dataset to an existing deposition",
+            "Tie a dataset folder to a deposition already in the account, when adoption by title\n"
+            "found several candidates (the dataset's META_zenodo.txt lists them). The deposition\n"
+            "must carry the dataset's title and creators and belong to no other dataset.",
+        )
+    )
+    p.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path, help="the dataset folder")
+    p.add_argument(
+        "deposition_id", metavar="DEPOSITION_ID", type=int, help="the deposition to adopt"
+    )
 
 
 def _add_check(sub: Sub) -> None:
@@ -277,6 +295,7 @@ def _emulator_dataverse(emu: argparse.ArgumentParser) -> None:
 SUBCOMMANDS: tuple[Callable[[Sub], None], ...] = (
     _add_run,
     _add_publish,
+    _add_adopt,
     _add_check,
     _add_scan,
     _add_status,
@@ -328,6 +347,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return publishcmd.run(config, args.dataset_dir)
 
 
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from maggot_zenodo.commands import adopt
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    return adopt.run(config, args.dataset_dir, args.deposition_id)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from maggot_zenodo.commands import check as checkcmd
 
@@ -376,6 +403,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "publish": cmd_publish,
+    "adopt": cmd_adopt,
     "check": cmd_check,
     "scan": cmd_scan,
     "status": cmd_status,

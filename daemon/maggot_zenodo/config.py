@@ -82,6 +82,7 @@ class ZenodoConfig:
     publish: bool = False
     communities: tuple[str, ...] = ()
     include_metadata_file: bool = True
+    adopt: str = "title"  # title | never: adopt a deposition Maggot's web publisher made
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
     rate_limit: int = 90

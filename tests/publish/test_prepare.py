@@ -86,3 +86,12 @@ def test_check_and_prepare_send_the_same_metadata(config) -> None:
     assert json.loads(out.getvalue()) == {"metadata": dict(plan.metadata)}
     converted = convert_dataset(config, load_site(config), folder, today=TODAY)
     assert converted.metadata == plan.metadata and converted.warnings == plan.warnings
+
+
+def test_check_refuses_a_file_name_with_a_tab(config) -> None:
+    # 0.1.0: check passed it, then the publication failed after the deposition was created
+    folder = make_dataset(config.storage.root, "tabbed", {"a\tb.csv": "1\n"})
+    out, err = io.StringIO(), io.StringIO()
+    assert checkcmd.run(config, folder, today=TODAY, out=out, err=err) == 1
+    assert "control character" in err.getvalue() and "a\\tb.csv" in err.getvalue()
+    assert out.getvalue() == ""

@@ -3,30 +3,38 @@ the log with the dataset named (0.1.0 published without a word)."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 import yaml
 from publish_support import emulator_fixture, make_config, make_dataset, publisher
 
+from maggot_zenodo.logs import setup_logging
 from maggot_zenodo.state.journal import Journal
 
 emulator = pytest.fixture(scope="module")(emulator_fixture)
 
 
-def test_warnings_go_to_the_status_file_and_the_log(tmp_path, emulator, capsys):
+def test_warnings_go_to_the_status_file_and_the_log(tmp_path, emulator):
     root = tmp_path / "storage"
     config = make_config(tmp_path, root, emulator.url)
     folder = make_dataset(root, "granted", {"a.csv": "1\n"}, grantNumbers=["ANR-XX-0001"])
     journal = Journal(config.state)
+    log = io.StringIO()
+    setup_logging("info", "json", stream=log)
     try:
         out = publisher(config, journal).publish(folder)
     finally:
         journal.close()
+        setup_logging("info")
     assert out.status == "draft", out
     status = yaml.safe_load((folder / "META_zenodo.txt").read_text())
     [warning] = status["warnings"]
     assert "ANR-XX-0001" in warning and "Hint:" in warning
-    logged = capsys.readouterr().out
-    assert "granted: 1 conversion warning(s)" in logged and "ANR-XX-0001" in logged
+    [line] = [json.loads(x) for x in log.getvalue().splitlines() if "conversion warning" in x]
+    assert line["event"].startswith("granted: 1 conversion warning(s)")
+    assert line["dataset"] == "granted" and "ANR-XX-0001" in line["warnings"][0]
 
 
 def test_the_warnings_list_is_bounded():

@@ -89,6 +89,8 @@ def own_file(name: str, semaphore: str = DEFAULT_SEMAPHORE) -> bool:
 def name_problem(location: str, semaphore: str = DEFAULT_SEMAPHORE) -> str | None:
     """Why ``location`` cannot be a file name on Zenodo, or None. Names are kept exactly as
     written: leading and trailing spaces are part of them."""
+    if "\x00" in location:
+        return f"“{shown(location)}” is not a valid file name (it holds a NUL character)."
     if any(not c.isprintable() and c != " " for c in location):
         return (
             f"“{shown(location)}” holds a control character (a newline, a tab…); "

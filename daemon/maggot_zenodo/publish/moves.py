@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from maggot_zenodo.constants import METADATA_PREFIX, METADATA_SUFFIX
-from maggot_zenodo.publish.deposit import metadata_hash
 from maggot_zenodo.publish.explain import Failure
+from maggot_zenodo.publish.prepare import metadata_hash
 from maggot_zenodo.publish.repository import Denied, Gone
 from maggot_zenodo.publish.session import Session
 from maggot_zenodo.state import statusfile

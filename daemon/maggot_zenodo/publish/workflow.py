@@ -26,7 +26,7 @@ from maggot_zenodo.convert.problems import DatasetError
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import get_logger, scrub
 from maggot_zenodo.publish import gate, moves, writeback
-from maggot_zenodo.publish.deposit import Progress, ProgressFactory, deposit, metadata_hash
+from maggot_zenodo.publish.deposit import Progress, ProgressFactory, deposit
 from maggot_zenodo.publish.explain import (
     BUSY,
     Failure,
@@ -39,7 +39,7 @@ from maggot_zenodo.publish.explain import (
     vanished_failure,
 )
 from maggot_zenodo.publish.markers import MARKER_PREFIX, marker_title
-from maggot_zenodo.publish.prepare import Plan, choose_token, prepare, relative_key
+from maggot_zenodo.publish.prepare import Plan, choose_token, metadata_hash, prepare, relative_key
 from maggot_zenodo.publish.repository import Repository
 from maggot_zenodo.publish.session import Session, Stopped
 from maggot_zenodo.publish.zenodo_repository import ZenodoRepository
@@ -178,6 +178,7 @@ class _Run:
         self.plan: Plan | None = None
         self.claimed: int | None = None  # the deposition the status file names (unverified)
         self.vanished = False
+        self.internal = False  # this attempt ended in an internal error
         self.log = get_logger(LOGGER, dataset=self.rel)
 
     # -- the attempt -------------------------------------------------------------------
@@ -233,9 +234,9 @@ class _Run:
         session = Session(self.journal, self.row, self.repo, self.log, self.p.stop)
         session.on_known = lambda: self._known(session)
         moves.recognise(session, self.plan.metadata, self.claimed)
-        dep = deposit(
-            self.plan, session, publish=self.config.zenodo.publish, progress=self.progress
-        )
+        z = self.config.zenodo
+        adopt = z.adopt == "title"
+        dep = deposit(self.plan, session, publish=z.publish, adopt=adopt, progress=self.progress)
         self.row = session.row
         return self._succeed("draft" if dep.state == "unsubmitted" else "published")
 
@@ -246,6 +247,7 @@ class _Run:
 
     def _internal(self, exc: Exception) -> Failure:
         """A bug met: retried a few times (the count is in the journal), then given up."""
+        self.internal = True
         count = 1
         if self.row is not None:
             count = self._row().internal_errors + 1
@@ -321,6 +323,8 @@ class _Run:
             values: dict[str, Any] = {"status": "failed", "error": error, "hint": hint}
             if not f.retryable and self.fingerprint and not self.vanished:
                 values["handled_fingerprint"] = self.fingerprint
+            if not self.internal:
+                values["internal_errors"] = 0  # "in a row": another ending breaks the row
             self._update(**values)
         self.log.warning(
             f"{self.rel}: failed: {error}",

@@ -71,7 +71,8 @@ class ZenodoRepository:
 
     def find_titled(self, text: str) -> list[Deposition]:
         with _explained():
-            return self.client.list(q=f'title:"{text}"', max_pages=1)
+            phrase = " ".join(text.replace('"', " ").split())  # a phrase query holds no quote
+            return self.client.list(q=f'title:"{phrase}"', max_pages=1)
 
     def recent(self, since: float) -> list[Deposition]:
         with _explained():
