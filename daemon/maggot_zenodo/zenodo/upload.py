@@ -1,9 +1,9 @@
 """Bucket uploads: one streamed read of the file, hashed off the sending thread, then checked.
 
-The body reads the file once, in 1 MiB blocks, and hands each block both to the wire and, through
-a bounded queue, to a hashing thread (hashlib releases the GIL on large buffers): the md5 costs
-the send nothing on a machine with two cores, and memory stays at a few blocks whatever the file
-size. The md5 is that of the very bytes sent; it is compared with the checksum Zenodo reports,
+The body reads the file once, in 1 MiB blocks of a fixed ring of reused buffers, and hands each
+block both to the wire and to a hashing thread (hashlib releases the GIL on large buffers): the
+md5 does not slow the send while a core is free, and memory stays at the ring (8 MiB) whatever
+the file size. The md5 is that of the very bytes sent; it is compared with the checksum Zenodo reports,
 and the file is sent again on a disagreement.
 """
 
@@ -52,20 +52,37 @@ def _signature(st: os.stat_result) -> Signature:
 
 
 class _Hasher:
-    """An md5 computed on its own thread from the blocks it is given, in order."""
+    """An md5 computed on its own thread from the blocks it is given, in order.
+
+    The blocks live in a fixed ring of reused buffers: the reader takes a free one (waiting
+    while the hasher lags), the hasher gives it back once hashed. The sender is done with a
+    block before the reader asks for the next one, so a buffer is never overwritten while in
+    use, and memory is the ring whatever the file size.
+    """
 
     def __init__(self) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=HASH_QUEUE)
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(HASH_QUEUE):
+            self._free.put(bytearray(UPLOAD_CHUNK))
+        self._queue: queue.Queue[memoryview | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="zenodo-md5", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while (block := self._queue.get()) is not None:
-            self._md5.update(block)
+        while (view := self._queue.get()) is not None:
+            self._md5.update(view)
+            buffer = view.obj
+            view.release()
+            assert isinstance(buffer, bytearray)
+            self._free.put(buffer)
 
-    def feed(self, block: bytes) -> None:
-        self._queue.put(block)
+    def take(self) -> bytearray:
+        """A free buffer to read the next block into."""
+        return self._free.get()
+
+    def feed(self, view: memoryview) -> None:
+        self._queue.put(view)
 
     def hexdigest(self) -> str:
         """The md5 of every block fed (waits for the thread to finish them)."""
@@ -102,17 +119,19 @@ class HashingBody:
     def __len__(self) -> int:
         return self.size
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[memoryview]:
         self.start()
         hasher = self._hasher = _Hasher()
         remaining = self.size
         while remaining > 0:
-            block = self._file.read(min(UPLOAD_CHUNK, remaining))
-            if not block:
+            buffer = hasher.take()
+            n = self._file.readinto(memoryview(buffer)[: min(UPLOAD_CHUNK, remaining)])
+            if not n:
                 raise ShrankWhileReading
-            remaining -= len(block)
-            hasher.feed(block)
-            self.sent += len(block)
+            remaining -= n
+            hasher.feed(memoryview(buffer)[:n])  # a view of its own: the hasher releases it
+            block = memoryview(buffer)[:n]
+            self.sent += n
             if self._progress:
                 self._progress(self.sent)
             yield block
