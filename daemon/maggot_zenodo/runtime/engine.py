@@ -101,17 +101,19 @@ class Runtime:
         self._previous_handlers: dict[int, Any] = {}
         self._baseline_done = False
         self._baselined: dict[str, str] = {}
+        self._baseline_lock = threading.Lock()
         self._forced: set[Path] = set()  # folders a retry was asked for
 
     def ensure_baseline(self) -> None:
         """Take the first-start baseline of the configured storage root if none was taken
         (at start, after a reload onto a new root, or once a missing root appears)."""
-        if not self._baseline_done:
-            ensure_baseline(self.config, self.journal)
-            self._baseline_done = self.journal.storage_known(self.config.storage.root)
-            # The baseline changes only here: kept in memory, a start-up scan of 10 000
-            # baselined semaphores costs a dict lookup each instead of two queries.
-            self._baselined = self.journal.baselined()
+        with self._baseline_lock:  # the watcher's and the workers' threads may ask at once
+            if not self._baseline_done:
+                ensure_baseline(self.config, self.journal)
+                self._baseline_done = self.journal.storage_known(self.config.storage.root)
+                # The baseline changes only here: kept in memory, a start-up scan of 10 000
+                # baselined semaphores costs a dict lookup each instead of two queries.
+                self._baselined = self.journal.baselined()
 
     def storage_changed(self) -> None:
         """A reload changed the storage settings: the new root may need its baseline."""
