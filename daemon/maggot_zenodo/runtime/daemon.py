@@ -129,7 +129,7 @@ class Daemon:
                     publish=self.config.zenodo.publish,
                 )
             return True
-        if not self.watcher.alive():
+        if not self.watcher.running():
             if not self._started:
                 root = self.config.storage.root
                 raise WatcherFailed(f"{root}: the watcher stopped before it was ready")
@@ -145,7 +145,8 @@ class Daemon:
         Meanwhile ``healthy()`` is False, so the watchdog is not fed."""
         if self._awaiting_ready or self.watcher is None:
             return
-        verdict = self.supervisor.observe(self.watcher.alive(), time.monotonic())
+        # running(), not alive(): a watcher re-placing a lost watch heals itself
+        verdict = self.supervisor.observe(self.watcher.running(), time.monotonic())
         root = str(self.config.storage.root)
         if verdict == DIED:
             cause = self.watcher.failure() or "its thread stopped"
