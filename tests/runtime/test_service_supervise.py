@@ -7,6 +7,7 @@ NOTIFY_SOCKET; the fault is injected into the watcher's own loop, once."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 import structlog
 from service_support import (
     TOKEN,
+    DaemonProcess,
     Emulator,
     NotifySocket,
     drop_semaphore,
@@ -120,3 +122,25 @@ def test_supervisor_backs_off_and_forgives_a_stable_watcher() -> None:
     sup.ready(16.0)
     assert sup.observe(True, 50.0) == OK and sup.restarts == 2
     assert sup.observe(True, 116.0) == OK and sup.restarts == 0
+
+
+def test_a_watcher_healing_a_lost_root_watch_is_not_restarted(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    config = write_config(tmp_path, emulator.url)
+    root = tmp_path / "storage"
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        daemon.wait_log("watcher ready")
+        shutil.rmtree(root)  # an unmount, a careless rm: the watch on the root is lost
+        daemon.wait_log_matching("the watch on the storage root was lost")
+        time.sleep(1.5)  # longer than the supervisor's first restart delay
+        root.mkdir()
+        ds = make_dataset(root, "Back")
+        daemon.wait_log("rescan done", why="lost watch")
+        drop_semaphore(ds)
+        wait_for(lambda: (status_file(ds) or {}).get("status") == "draft", 30, "publication")
+        assert not [r for r in daemon.records() if "restarting the watcher" in r["event"]]
+        assert len(daemon.find("watching")) == 1
+    finally:
+        assert daemon.stop() == 0

@@ -40,24 +40,28 @@ def needs_work(journal: Journal, folder: Path, fingerprint: str) -> bool:
     return journal.is_pending(folder, fingerprint) and not journal.is_baselined(folder, fingerprint)
 
 
+def sort_found(
+    seen: list[tuple[Path, str]], known: set[str]
+) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """Of the semaphores ``seen``, those in folders the journal does not track, and those of
+    them that hold a status file (handled by a journal since lost)."""
+    found = [(f, fp) for f, fp in seen if str(f.absolute()) not in known]
+    orphans = [f for f, _ in found if os.path.lexists(f / STATUS_FILE)]
+    return found, orphans
+
+
 def survey(config: Config, known: set[str]) -> tuple[list[tuple[Path, str]], list[Path]]:
-    """Semaphores (folder, fingerprint) in folders the journal does not track, and those of
-    them that hold a status file."""
+    """Walk the storage: ``sort_found`` of every semaphore there."""
     from maggot_zenodo.watch.rules import FolderRule
     from maggot_zenodo.watch.scanner import find_semaphores
 
     st = config.storage
-    found: list[tuple[Path, str]] = []
-    orphans: list[Path] = []
+    seen: list[tuple[Path, str]] = []
     for sem in find_semaphores(st.root, st.semaphore, FolderRule(str(st.root), st.exclude)):
-        folder = sem.parent
         fingerprint = semaphore_fingerprint(sem)
-        if fingerprint is None or str(folder.absolute()) in known:
-            continue
-        found.append((folder, fingerprint))
-        if os.path.lexists(folder / STATUS_FILE):
-            orphans.append(folder)
-    return found, orphans
+        if fingerprint is not None:
+            seen.append((sem.parent, fingerprint))
+    return sort_found(seen, known)
 
 
 def ensure_baseline(config: Config, journal: Journal) -> BaselineResult | None:
@@ -67,6 +71,14 @@ def ensure_baseline(config: Config, journal: Journal) -> BaselineResult | None:
     if journal.storage_known(root) or not root.is_dir():
         return None
     found, orphans = survey(config, journal.known_folders())
+    return record(config, journal, found, orphans)
+
+
+def record(
+    config: Config, journal: Journal, found: list[tuple[Path, str]], orphans: list[Path]
+) -> BaselineResult:
+    """Record the baseline of what a first start found (``sort_found``), and say so."""
+    root = config.storage.root
     if config.storage.existing == "publish":
         orphan_set = set(orphans)
         recorded = [(f, fp) for f, fp in found if f in orphan_set]

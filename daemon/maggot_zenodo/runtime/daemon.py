@@ -27,8 +27,6 @@ from maggot_zenodo.state import spool
 # time), systemd's start timeout is pushed back by this much at every tick, for at most
 # START_EXTEND_MAX in all: a wedged start still ends.
 START_EXTEND_STEP, START_EXTEND_MAX = 30.0, 3600.0
-# The first start's baseline walk may take this long before the main loop extends further.
-BASELINE_EXTEND = 600.0
 # How often the main loop looks whether the watcher is ready while a READY=1 is owed.
 READY_POLL = 0.02
 
@@ -116,6 +114,8 @@ class Daemon:
         if not self._awaiting_ready:
             return True
         if self.watcher.wait_ready(0):
+            assert self.runtime is not None
+            self.runtime.finish_baseline()
             self._awaiting_ready = False
             status = self.status_text()
             log.info("watcher ready", mode=self.watcher.mode, status=status)
@@ -130,7 +130,7 @@ class Daemon:
                     publish=self.config.zenodo.publish,
                 )
             return True
-        if not self.watcher.alive():
+        if not self.watcher.running():
             if not self._started:
                 root = self.config.storage.root
                 raise WatcherFailed(f"{root}: the watcher stopped before it was ready")
@@ -146,7 +146,8 @@ class Daemon:
         Meanwhile ``healthy()`` is False, so the watchdog is not fed."""
         if self._awaiting_ready or self.watcher is None:
             return
-        verdict = self.supervisor.observe(self.watcher.alive(), time.monotonic())
+        # running(), not alive(): a watcher re-placing a lost watch heals itself
+        verdict = self.supervisor.observe(self.watcher.running(), time.monotonic())
         root = str(self.config.storage.root)
         if verdict == DIED:
             cause = self.watcher.failure() or "its thread stopped"
@@ -264,10 +265,7 @@ class Daemon:
         runtime.pool.start()
         runtime.settler.start()
         metrics_export.start(self.config.metrics, runtime.journal)
-        root = self.config.storage.root
-        self.notifier.status(f"starting: looking for semaphores already in {root}…")
-        self.notifier.extend_timeout(BASELINE_EXTEND)  # a first walk of a slow NFS tree
-        runtime.ensure_baseline()  # before the watcher's scan, which reports every semaphore
+        runtime.begin_baseline()  # a first start: the watcher's start-up scan is the baseline
         self._start_watcher()  # its start-up scan is the reconciliation scan
         ping_every = watchdog_interval()
         next_ping = time.monotonic()

@@ -18,7 +18,7 @@ from typing import Any
 
 from maggot_zenodo.config import Config
 from maggot_zenodo.logs import get_logger
-from maggot_zenodo.runtime.baseline import ensure_baseline
+from maggot_zenodo.runtime.baseline import ensure_baseline, record, sort_found
 from maggot_zenodo.runtime.scan import relative
 from maggot_zenodo.runtime.sdnotify import Notifier
 from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
@@ -101,17 +101,49 @@ class Runtime:
         self._previous_handlers: dict[int, Any] = {}
         self._baseline_done = False
         self._baselined: dict[str, str] = {}
+        self._baseline_lock = threading.Lock()
+        self._collecting: list[tuple[Path, str]] | None = None  # see begin_baseline()
+        self._asked: set[Path] = set()
         self._forced: set[Path] = set()  # folders a retry was asked for
 
     def ensure_baseline(self) -> None:
         """Take the first-start baseline of the configured storage root if none was taken
         (at start, after a reload onto a new root, or once a missing root appears)."""
-        if not self._baseline_done:
-            ensure_baseline(self.config, self.journal)
-            self._baseline_done = self.journal.storage_known(self.config.storage.root)
-            # The baseline changes only here: kept in memory, a start-up scan of 10 000
-            # baselined semaphores costs a dict lookup each instead of two queries.
+        with self._baseline_lock:  # the watcher's and the workers' threads may ask at once
+            if not self._baseline_done and self._collecting is None:
+                ensure_baseline(self.config, self.journal)
+                self._baseline_done = self.journal.storage_known(self.config.storage.root)
+                # The baseline changes only here: kept in memory, a start-up scan of 10 000
+                # baselined semaphores costs a dict lookup each instead of two queries.
+                self._baselined = self.journal.baselined()
+
+    def begin_baseline(self) -> bool:
+        """At a daemon's first start on a storage root: let the watcher's start-up scan be the
+        baseline walk (one walk fewer). Its ``scan`` reports are collected, not requests, until
+        ``finish_baseline``; what events report meanwhile stays a request. False when there is
+        no baseline to take now."""
+        root = self.config.storage.root
+        with self._baseline_lock:
+            if self._baseline_done or self.journal.storage_known(root) or not root.is_dir():
+                return False
+            self._collecting = []
+            self._asked = set()
+            return True
+
+    def finish_baseline(self) -> None:
+        """The watcher is ready: record what its start-up scan found as the baseline."""
+        with self._baseline_lock:
+            seen, self._collecting = self._collecting, None
+            if seen is None:
+                return
+            seen = [(f, fp) for f, fp in seen if f not in self._asked]
+            found, orphans = sort_found(seen, self.journal.known_folders())
+            record(self.config, self.journal, found, orphans)
+            self._baseline_done = True
             self._baselined = self.journal.baselined()
+        for folder, fingerprint in found:  # existing: publish: the rest are requests
+            if self._baselined.get(str(folder.absolute())) != fingerprint:
+                self.trigger(folder, "scan")
 
     def storage_changed(self) -> None:
         """A reload changed the storage settings: the new root may need its baseline."""
@@ -167,7 +199,15 @@ class Runtime:
         semaphore as it is now was already handled (the watcher's scans report them all).
         False when there is nothing to do."""
         fingerprint = semaphore_fingerprint(folder / self.config.storage.semaphore)
-        if fingerprint is None or not self.needs_work(folder, fingerprint):
+        if fingerprint is None:
+            return False
+        with self._baseline_lock:
+            if self._collecting is not None:  # a first start's baseline is being taken
+                if reason == "scan":
+                    self._collecting.append((folder, fingerprint))
+                    return False
+                self._asked.add(folder)  # created or touched while the watches were placed
+        if not self.needs_work(folder, fingerprint):
             return False
         log.debug("trigger", dataset=self.rel(folder), reason=reason)
         self.settler.add(folder)

@@ -46,7 +46,6 @@ def classify(config: Config, journal: Any | None) -> Iterator[tuple[Path, str, s
     """``(folder, "pending" | "baselined", reason)`` for every semaphore that is not simply
     handled. Before the first start (no journal, or no baseline for the root yet) it says what
     the first start will do."""
-    from maggot_zenodo.runtime.baseline import needs_work
     from maggot_zenodo.watch.rules import FolderRule
     from maggot_zenodo.watch.scanner import find_semaphores
 
@@ -55,6 +54,7 @@ def classify(config: Config, journal: Any | None) -> Iterator[tuple[Path, str, s
         rows = {row.abs_folder: row for row in journal.rows()}
     st = config.storage
     first_start = journal is None or not journal.storage_known(st.root)
+    baselined = journal.baselined() if journal is not None else {}  # one query, not 10 000
     for sem in find_semaphores(st.root, st.semaphore, FolderRule(str(st.root), st.exclude)):
         fingerprint = semaphore_fingerprint(sem)
         if fingerprint is None:
@@ -68,10 +68,10 @@ def classify(config: Config, journal: Any | None) -> Iterator[tuple[Path, str, s
                 yield folder, "baselined", FIRST_START_REASON
             else:
                 yield folder, "pending", pending_reason(None)
-        elif journal is None or needs_work(journal, folder, fingerprint):
-            yield folder, "pending", pending_reason(row)
-        elif journal.is_baselined(folder, fingerprint):
+        elif baselined.get(str(folder.absolute())) == fingerprint:
             yield folder, "baselined", BASELINED_REASON
+        elif journal is None or journal.is_pending(folder, fingerprint):
+            yield folder, "pending", pending_reason(row)
 
 
 def pending_datasets(config: Config, journal: Any | None) -> Iterator[tuple[Path, str]]:

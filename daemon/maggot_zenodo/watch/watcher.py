@@ -78,8 +78,6 @@ class Watcher:
         self._failure: str | None = None
         self.stats = {"triggers": 0, "rescans": 0, "overflows": 0, "fallbacks": 0, "watches": 0}
 
-    # -- public ---------------------------------------------------------------------------
-
     @property
     def mode(self) -> str:
         """``inotify`` or ``poll`` (``poll`` after a fall-back)."""
@@ -126,6 +124,14 @@ class Watcher:
         observer = self._observer
         return observer is not None and observer.is_alive() and observer.emitters_alive()
 
+    def running(self) -> bool:
+        """Its threads run (they may be healing: re-placing a lost watch, waiting for a
+        vanished root); False once one died, and only a restart brings it back."""
+        if self._thread is None or not self._thread.is_alive() or self._stop.is_set():
+            return False
+        poller = self._poller
+        return self._mode != "poll" or poller is None or poller.is_alive()
+
     def failure(self) -> str | None:
         """Why the watcher is not alive, when known ("RuntimeError: ...", for the log line)."""
         if self._failure is not None:
@@ -138,8 +144,6 @@ class Watcher:
         if poller is not None and poller.is_alive() and not poller.healthy():
             return "the poller has not finished a cycle in time"
         return None
-
-    # -- reporting ------------------------------------------------------------------------
 
     def _report(self, semaphore_path: str, reason: str, *, force: bool = False) -> None:
         if not self.rule.admits(os.path.dirname(semaphore_path)):
@@ -211,8 +215,6 @@ class Watcher:
                 continue
             for path in find_semaphores(Path(folder), self.semaphore, self.rule):
                 self._report(os.fspath(path), "inotify")
-
-    # -- inotify mode ---------------------------------------------------------------------
 
     def _on_watch_limit(self, path: str) -> None:
         self._requests.put(("watch_limit", path))
@@ -357,8 +359,6 @@ class Watcher:
                 items.append(self._requests.get_nowait())
             except queue.Empty:
                 return items
-
-    # -- poll mode ------------------------------------------------------------------------
 
     def _start_poller(self) -> None:
         self._poller = Poller(
