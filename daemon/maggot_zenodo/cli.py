@@ -1,4 +1,5 @@
-"""Command-line entry point: ``maggot-zenodo run|publish|check|scan|status|validate|emulator``.
+"""Command-line entry point: ``maggot-zenodo run|publish|adopt|check|scan|status|validate``,
+and ``maggot-zenodo emulator``.
 
 Parsing lives here; each command's work lives in the module of its concern, imported
 lazily so that ``maggot-zenodo emulator`` or ``check`` start fast and need nothing else.
@@ -12,8 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from maggot_zenodo import __version__
-from maggot_zenodo.config import Config, ConfigError, load_config
-from maggot_zenodo.constants import EXIT_OK, EXIT_USAGE
+from maggot_zenodo.config import Config, load_config
+from maggot_zenodo.constants import EXIT_USAGE
+from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import setup_logging
 
 
@@ -40,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     pub = with_config(sub.add_parser("publish", help="publish one dataset now"))
     pub.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
 
+    adp = with_config(sub.add_parser("adopt", help="tie a dataset to an existing deposition"))
+    adp.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
+    adp.add_argument("deposition_id", metavar="DEPOSITION_ID", type=int)
+
     chk = with_config(sub.add_parser("check", help="show the Zenodo metadata (no network)"))
     chk.add_argument("dataset_dir", metavar="DATASET_DIR", type=Path)
 
@@ -48,8 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     st = with_config(sub.add_parser("status", help="what the journal knows, a dataset a row"))
     st.add_argument("--json", action="store_true", help="machine-readable output")
 
-    with_config(sub.add_parser("validate", help="check the configuration file and exit"))
+    val = with_config(sub.add_parser("validate", help="check the configuration file and exit"))
+    val.add_argument("--online", action="store_true", help="also ask Zenodo to accept the token")
 
+    _add_emulator(sub)
+    return parser
+
+
+def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emu = sub.add_parser("emulator", help="run a local Zenodo emulator (tests, demos, trials)")
     emu.add_argument("--api", choices=("zenodo", "dataverse"), default="zenodo")
     emu.add_argument("--host", default="127.0.0.1")
@@ -92,7 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="Dataverse: comma-separated :MetadataLanguages (default: none allowed)",
     )
-    return parser
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -115,6 +126,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
     config = _load(args)
     setup_logging(config.log_level)
     return publishcmd.run(config, args.dataset_dir)
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from maggot_zenodo.commands import adopt
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    return adopt.run(config, args.dataset_dir, args.deposition_id)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -140,9 +159,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    config = _load(args)
-    print(f"{config.source or args.config}: configuration is valid")
-    return EXIT_OK
+    from maggot_zenodo.commands import validate
+
+    return validate.run(_load(args), online=args.online)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -154,6 +173,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "publish": cmd_publish,
+    "adopt": cmd_adopt,
     "check": cmd_check,
     "scan": cmd_scan,
     "status": cmd_status,
@@ -166,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
+    except UserError as exc:  # configuration, state database, token source: the sysadmin's
         print(f"maggot-zenodo: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -63,6 +63,7 @@ class ZenodoConfig:
     publish: bool = False
     communities: tuple[str, ...] = ()
     include_metadata_file: bool = True
+    adopt: str = "title"  # title | never: adopt a deposition Maggot's web publisher made
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
     rate_limit: int = 90
@@ -122,7 +123,8 @@ class Config:
 def config_schema() -> dict[str, Any]:
     """The JSON schema every configuration file is checked against."""
     text = resources.files("maggot_zenodo").joinpath("data/config-schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def default_config_path() -> Path:
@@ -297,10 +299,34 @@ def _known_keys(schema_path: list[Any]) -> list[str]:
     return list(node.get("properties", {})) if isinstance(node, dict) else []
 
 
+def _unknown_key(error: jsonschema.ValidationError, source: str, where: str) -> ConfigError:
+    instance: Any = error.instance
+    schema: Any = error.schema
+    extra = sorted(set(instance) - set(schema.get("properties", {})))
+    key = f"{where}.{extra[0]}" if where else extra[0]
+    known = _known_keys(list(error.absolute_schema_path))
+    close = difflib.get_close_matches(extra[0], known, n=1)
+    fix = f"did you mean '{close[0]}'? " if close else ""
+    fix += "remove it; known keys here: " + ", ".join(known)
+    return ConfigError(source, key, "unknown key", fix)
+
+
+def _missing_key(error: jsonschema.ValidationError, source: str, where: str) -> ConfigError:
+    missing = error.message.split("'")[1]
+    key = f"{where}.{missing}" if where else missing
+    hint = {
+        "storage": "add a 'storage:' section with 'root: /path/to/maggot/storage'",
+        "zenodo": "add a 'zenodo:' section with at least 'token:'",
+        "root": "add 'root: /path/to/maggot/storage' under 'storage:'",
+    }.get(missing, f"add '{missing}:'")
+    return ConfigError(source, key, "missing required key", hint)
+
+
 def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
     """Turn a schema error into a sysadmin's message: which key, what is wrong, how to fix it."""
     where = _dotted(error.absolute_path)
     kind = error.validator
+    wanted: Any = error.validator_value
     if where == "zenodo.token" or where.startswith("zenodo.token."):
         return _token_error(error, source)
     if where == "dataverse.token" and isinstance(error.instance, str):
@@ -320,24 +346,10 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
             "write e.g. 'token: {credential: dataverse-token}'",
         )
     if kind == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        key = f"{where}.{extra[0]}" if where else extra[0]
-        known = _known_keys(list(error.absolute_schema_path))
-        close = difflib.get_close_matches(extra[0], known, n=1)
-        fix = f"did you mean '{close[0]}'? " if close else ""
-        fix += "remove it; known keys here: " + ", ".join(known)
-        return ConfigError(source, key, "unknown key", fix)
+        return _unknown_key(error, source, where)
     if kind == "required":
-        missing = error.message.split("'")[1]
-        key = f"{where}.{missing}" if where else missing
-        hint = {
-            "storage": "add a 'storage:' section with 'root: /path/to/maggot/storage'",
-            "zenodo": "add a 'zenodo:' section with at least 'token:'",
-            "root": "add 'root: /path/to/maggot/storage' under 'storage:'",
-        }.get(missing, f"add '{missing}:'")
-        return ConfigError(source, key, "missing required key", hint)
+        return _missing_key(error, source, where)
     if kind == "type":
-        wanted = error.validator_value
         wanted_s = " or ".join(wanted) if isinstance(wanted, list) else wanted
         return ConfigError(
             source,
@@ -346,7 +358,7 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
             f"give {where} a value of type {wanted_s}",
         )
     if kind == "enum":
-        allowed = ", ".join(repr(v) for v in error.validator_value)
+        allowed = ", ".join(repr(v) for v in wanted)
         return ConfigError(
             source, where, f"{error.instance!r} is not allowed", f"use one of {allowed}"
         )
@@ -365,15 +377,11 @@ def _explain(error: jsonschema.ValidationError, source: str) -> ConfigError:
             f"choose a value within the range for {where}",
         )
     if kind == "pattern":
-        return ConfigError(
-            source,
-            where,
-            f"{error.instance!r} has the wrong form",
-            {
-                "zenodo.url": "use an http:// or https:// URL such as https://zenodo.org",
-                "storage.semaphore": "give a file name without '/'",
-            }.get(where, f"give a value matching {error.validator_value}"),
-        )
+        fix = {
+            "zenodo.url": "use an http:// or https:// URL such as https://zenodo.org",
+            "storage.semaphore": "give a file name without '/'",
+        }.get(where, f"give a value matching {wanted}")
+        return ConfigError(source, where, f"{error.instance!r} has the wrong form", fix)
     return ConfigError(source, where, error.message, "see etc/config.example.yaml")
 
 

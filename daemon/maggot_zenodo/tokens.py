@@ -43,7 +43,8 @@ class Token:
 def read_token_file(path: Path) -> str:
     """Read a token file, refusing one that group or others may read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO in place of the file must not hang the daemon
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         raise TokenError(
             f"The token file {path} does not exist.",
@@ -54,10 +55,16 @@ def read_token_file(path: Path) -> str:
             f"The token file {path} cannot be read ({exc.strerror}).",
             f"Make it readable by the service user only: chown it and chmod 600 {path}.",
         ) from None
+    st = os.fstat(fd)
+    if not stat_module.S_ISREG(st.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat_module.S_ISDIR(st.st_mode) else "not a regular file"
+        raise TokenError(
+            f"The token file {path} is {kind}.",
+            f"Put the Zenodo token in a regular file at {path} (chmod 600), "
+            "or point the token setting at the file inside that folder.",
+        )
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat_module.S_ISREG(st.st_mode):
-            raise TokenError(f"The token file {path} is not a regular file.", "")
         if st.st_mode & 0o077:
             raise TokenError(
                 f"The token file {path} is readable by group or others "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +130,8 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "bogus: unknown key" in result.stderr
+    (tmp_path / "data").mkdir()  # validate checks the environment too (#9): make it ready
+    ready = MINIMAL + f"state: {tmp_path / 'state.db'}\n"
     ok = subprocess.run(
         [
             sys.executable,
@@ -136,11 +139,12 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
             "maggot_zenodo",
             "validate",
             "--config",
-            str(write(tmp_path, MINIMAL)),
+            str(write(tmp_path, ready)),
         ],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "ZENODO_TOKEN": "a-token-for-validate"},
     )
     assert ok.returncode == 0, ok.stderr
 

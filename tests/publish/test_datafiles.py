@@ -31,7 +31,8 @@ def _refused(folder: Path, *locations: str, **kw) -> str:
 
 
 def test_declared_files_and_metadata_file(ds):
-    files = resolve(ds, ["a.csv", "sub/b.csv", " a.csv "], metadata_file=ds / "META_ds.json")
+    # "./a.csv" is a.csv again (" a.csv " was, until #15: spaces are now part of a name)
+    files = resolve(ds, ["a.csv", "sub/b.csv", "./a.csv"], metadata_file=ds / "META_ds.json")
     assert [f.key for f in files] == ["META_ds.json", "a.csv", "b.csv"]  # a.csv once
     assert files[1].size == (ds / "a.csv").stat().st_size
 
@@ -176,3 +177,38 @@ def test_a_file_changed_after_vetting_is_retryable(ds):
     with pytest.raises(DataFilesError, match="still being written") as err:
         datafiles.open_verified(f)
     assert err.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("new\nline.csv", "control character"),
+        ("tab\there.csv", "control character"),
+        ("bell\x07.csv", "control character"),
+        ("x" * 252 + ".csv", "longer than 255 bytes"),
+        ("é" * 126 + ".csv", "longer than 255 bytes"),  # 256 bytes in UTF-8, 130 characters
+        ("META_zenodo.txt", "maggot-zenodo writes itself"),
+        ("META_dataverse.txt", "maggot-zenodo writes itself"),
+        ("META_datafile_ok.txt", "maggot-zenodo writes itself"),
+        (".META_zenodo.txt.12.ab12cd34.tmp", "maggot-zenodo writes itself"),
+    ],
+)
+def test_file_names_zenodo_cannot_take_are_refused_before_anything(ds, name, why):
+    if len(name.encode()) <= 255:  # longer names cannot even exist on most file systems
+        (ds / name).write_text("x")
+    message = _refused(ds, name)
+    assert why in message
+    assert "\n" not in message.split("”")[0]  # the name is shown escaped, on one line
+
+
+def test_a_custom_semaphore_is_one_of_the_tools_files(ds):
+    (ds / "PUBLISH.ok").write_text("")
+    assert "writes itself" in _refused(ds, "PUBLISH.ok", semaphore="PUBLISH.ok")
+    assert [f.key for f in resolve(ds, ["a.csv"], metadata_file=None, semaphore="x")] == ["a.csv"]
+
+
+def test_spaces_around_a_name_are_part_of_it(ds):
+    (ds / " spaced .csv").write_text("s")
+    [f] = resolve(ds, [" spaced .csv"], metadata_file=None)
+    assert (f.key, f.path.name) == (" spaced .csv", " spaced .csv")
+    assert "missing" in _refused(ds, " a.csv ")  # not a.csv: a different name

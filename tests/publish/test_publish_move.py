@@ -87,19 +87,46 @@ def test_a_copied_dataset_gets_its_own_deposition(env, emu):
     assert len(emu.depositions()) == 2
 
 
-def test_a_status_file_unknown_to_the_journal_is_not_adopted(tmp_path, env, emu):
+def test_a_lost_journal_readopts_the_verified_deposition(tmp_path, env, emu):
+    # 0.1.0 made a second deposition here (this test asserted it); #15: a deposition that is
+    # verifiably this dataset's (same account, title and creators) is adopted again
     root, config, journal, pub = env
     folder = make_dataset(root, "ds1", FILES)
     first = pub.publish(folder)
     journal.close()
     os.unlink(config.state)  # the journal is lost; the status file still names the deposition
+    writes = emu.writes()
     fresh = Journal(config.state)
     try:
         again = publisher(config, fresh).publish(folder)
     finally:
         fresh.close()
-    assert again.status == "draft" and again.deposition_id != first.deposition_id
-    assert len(emu.depositions()) == 2
+    assert again.status == "draft" and again.deposition_id == first.deposition_id
+    assert len(emu.depositions()) == 1
+    assert emu.writes() == writes  # same metadata, same files: nothing sent again
+
+
+@pytest.mark.parametrize("journal_lost", [False, True])
+def test_a_status_file_naming_another_record_is_not_adopted(tmp_path, env, emu, journal_lost):
+    # #15: B's dataset is published and its folder deleted; A writes B's deposition_id into a
+    # META_zenodo.txt of its own. 0.1.0 moved B's row to A and made A's data B's new version.
+    root, config, journal, pub = env
+    theirs = pub.publish(make_dataset(root, "theirs", FILES))
+    shutil.rmtree(root / "theirs")
+    if journal_lost:
+        journal.close()
+        os.unlink(config.state)
+    mine = make_dataset(root, "mine", FILES)
+    statusfile.write(mine, f"status: draft\ndeposition_id: {theirs.deposition_id}\n")
+    fresh = Journal(config.state)
+    try:
+        out = publisher(config, fresh).publish(mine)
+    finally:
+        fresh.close()
+    assert out.status == "draft" and out.deposition_id != theirs.deposition_id
+    deps = {d["id"]: d for d in emu.depositions()}
+    assert deps[theirs.deposition_id]["title"].startswith("theirs")
+    assert len(deps) == 2
 
 
 def test_an_unusable_lock_folder_is_a_failed_retryable_outcome(tmp_path, env):

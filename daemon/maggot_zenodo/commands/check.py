@@ -16,7 +16,12 @@ from maggot_zenodo.config import Config, default_config_path, load_config
 from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from maggot_zenodo.convert.maggot import SiteError
 from maggot_zenodo.convert.problems import DatasetError, Problem
-from maggot_zenodo.publish.prepare import NotConvertible, convert_dataset, load_site
+from maggot_zenodo.publish.prepare import (
+    NotConvertible,
+    convert_dataset,
+    load_site,
+    name_problems,
+)
 
 
 def optional_config() -> Config | None:
@@ -62,6 +67,12 @@ def run(
         return EXIT_FAILED
     for p in converted.warnings:
         print(format_problem(p), file=err)
+    names = name_problems(config, converted.dataset)
+    if names:
+        for p in names:
+            print(format_problem(p), file=err)
+        print(f"{dataset_dir}: {len(names)} file name(s) Zenodo cannot take", file=err)
+        return EXIT_FAILED
     out.write(json.dumps({"metadata": converted.metadata}, indent=2, ensure_ascii=False) + "\n")
     out.flush()
     return EXIT_OK

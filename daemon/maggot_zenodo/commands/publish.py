@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from maggot_zenodo.config import Config
+from maggot_zenodo import tokens
+from maggot_zenodo.config import Config, SecretSource
+from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from maggot_zenodo.publish.workflow import Outcome, ProgressFactory, Publisher
 from maggot_zenodo.state.journal import Journal
 
@@ -44,9 +47,52 @@ def _progress_bars(stream: TextIO) -> ProgressFactory | None:
     return factory
 
 
+def _token_path(source: SecretSource) -> Path | None:
+    """The file a token source reads, when it is one (None: no such file can be named)."""
+    if source.kind == "file":
+        return Path(source.value)
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if source.kind == "credential" and directory:
+        return Path(directory) / source.value
+    return None
+
+
+def token_problem(config: Config) -> str | None:
+    """Why the site token's source cannot be used here, with exactly what to do; None when
+    it can (or when only reading the token would tell: that is the dataset's outcome).
+
+    Checked before anything is written: a dataset's META_zenodo.txt would otherwise promise
+    an automatic retry that nobody will make (the daemon has the credential, not this run)."""
+    source = config.zenodo.token
+    if source is None:
+        return None  # tokens.owners_dir: each dataset's owner brings a token
+    if source.kind == "credential" and not os.environ.get("CREDENTIALS_DIRECTORY"):
+        return (
+            f"zenodo.token is the systemd credential {source.value!r}, which only the service "
+            "receives ($CREDENTIALS_DIRECTORY is not set). Run the command as the service "
+            "does: systemd-run --pipe --wait --collect -p User=maggot-zenodo "
+            f"-p Group=maggot-zenodo -p LoadCredential={source.value}:/etc/maggot-zenodo/token "
+            "maggot-zenodo publish DATASET_DIR (or give --config a copy of the configuration "
+            "with 'token: {file: PATH}')."
+        )
+    path = _token_path(source)
+    if path is None or (path.is_file() and os.access(path, os.R_OK)):
+        return None
+    try:
+        tokens.read_source(source)
+    except tokens.TokenError as exc:
+        return f"zenodo.token: {exc.message} Fix: {exc.hint}".strip()
+    return None
+
+
 def run(config: Config, dataset_dir: Path, *, out: TextIO | None = None) -> int:
-    """Publish one dataset now; print the deposit URL (exit 0) or the reason (exit 1)."""
+    """Publish one dataset now; print the deposit URL (exit 0) or the reason (exit 1); a
+    token that cannot be read is the configuration's problem (exit 2, nothing written)."""
     out = out or sys.stdout
+    problem = token_problem(config)
+    if problem is not None:
+        print(f"maggot-zenodo: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     journal = Journal(config.state)
     try:
         outcome = Publisher(config, journal).publish(
@@ -62,7 +108,7 @@ def report(outcome: Outcome, out: TextIO) -> int:
         print(f"{outcome.status}: {outcome.deposit_url}", file=out)
         if outcome.doi:
             print(f"DOI: {outcome.doi}", file=out)
-        return 0
+        return EXIT_OK
     print(f"failed: {outcome.error}", file=out)
     if outcome.hint:
         print(f"hint: {outcome.hint}", file=out)
@@ -70,7 +116,7 @@ def report(outcome: Outcome, out: TextIO) -> int:
         print(f"detail: {outcome.detail}", file=out)
     if outcome.retryable:
         print("(a temporary problem: trying again later may succeed)", file=out)
-    return 1
+    return EXIT_FAILED
 
 
 _COLUMNS = ("folder", "status", "deposition_id", "deposit_url", "doi", "files", "updated", "error")
@@ -114,10 +160,10 @@ def status(config: Config, as_json: bool = False, *, out: TextIO | None = None) 
     if as_json:
         json.dump(rows, out, indent=2, ensure_ascii=False)
         out.write("\n")
-        return 0
+        return EXIT_OK
     if not rows:
         print(f"no dataset in the journal yet ({config.state})", file=out)
-        return 0
+        return EXIT_OK
     table = [[_cell(row[c]) for c in _COLUMNS] for row in rows]
     widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(_COLUMNS)]
     widths = [min(w, 60) for w in widths]
@@ -125,7 +171,7 @@ def status(config: Config, as_json: bool = False, *, out: TextIO | None = None) 
     for t in table:
         cells = [v[:w].ljust(w) for v, w in zip(t, widths, strict=True)]
         print("  ".join(cells).rstrip(), file=out)
-    return 0
+    return EXIT_OK
 
 
 def _cell(value: Any) -> str:

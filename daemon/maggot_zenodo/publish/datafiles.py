@@ -22,6 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from maggot_zenodo.constants import (
+    DATAVERSE_STATUS_FILE,
+    DEFAULT_SEMAPHORE,
+    METADATA_PREFIX,
+    STATUS_FILE,
+    TEMP_SUFFIX,
+)
 from maggot_zenodo.convert.maggot import local_resources
 from maggot_zenodo.errors import UserError
 
@@ -60,13 +67,52 @@ def local_locations(record: dict[str, Any]) -> list[str]:
     return list(local_resources(record))
 
 
-def _check_location(folder_real: Path, location: str) -> tuple[Path | None, str | None]:
+#: Zenodo's (and most file systems') limit on one file name, in UTF-8 bytes.
+MAX_NAME_BYTES = 255
+
+
+def shown(name: str) -> str:
+    """A file name as a researcher can read it: control characters written as escapes."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in name
+    )
+
+
+def own_file(name: str, semaphore: str = DEFAULT_SEMAPHORE) -> bool:
+    """Is ``name`` one of this tool's own files (status files, semaphore, temporary files)?"""
+    if name in (STATUS_FILE, DATAVERSE_STATUS_FILE, semaphore):
+        return True
+    return name.startswith("." + METADATA_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def name_problem(location: str, semaphore: str = DEFAULT_SEMAPHORE) -> str | None:
+    """Why ``location`` cannot be a file name on Zenodo, or None. Names are kept exactly as
+    written: leading and trailing spaces are part of them."""
+    if "\x00" in location:
+        return f"“{shown(location)}” is not a valid file name (it holds a NUL character)."
+    if any(not c.isprintable() and c != " " for c in location):
+        return (
+            f"“{shown(location)}” holds a control character (a newline, a tab…); "
+            "rename the file without it."
+        )
+    key = PurePosixPath(location).name
+    if len(key.encode("utf-8")) > MAX_NAME_BYTES:
+        return f"“{key[:40]}…” is a file name longer than {MAX_NAME_BYTES} bytes; shorten it."
+    if own_file(key, semaphore):
+        return f"“{location}” is a file maggot-zenodo writes itself; it cannot be a resource."
+    return None
+
+
+def _check_location(
+    folder_real: Path, location: str, semaphore: str = DEFAULT_SEMAPHORE
+) -> tuple[Path | None, str | None]:
     """The real path of ``location`` inside ``folder_real``, or why it is refused."""
-    loc = location.strip()
-    if "\x00" in loc:
-        return None, f"“{location}” is not a valid file name."
-    pure = PurePosixPath(loc)
-    if pure.is_absolute() or loc.startswith("~"):
+    why = name_problem(location, semaphore)
+    if why:
+        return None, why
+    pure = PurePosixPath(location)
+    if pure.is_absolute() or location.startswith("~"):
         return None, f"“{location}” is an absolute path; give a path inside the dataset folder."
     if ".." in pure.parts:
         return None, f"“{location}” goes up with “..”; only files inside the dataset folder go."
@@ -118,31 +164,25 @@ def _stat_regular(
         os.close(fd)
 
 
-def resolve(
-    folder: Path,
-    locations: Iterable[str],
-    *,
-    metadata_file: Path | None,
-    max_files: int = 100,
-    max_file_size: int = 50_000_000_000,
-    max_record_size: int = 50_000_000_000,
-) -> list[LocalFile]:
-    """Vet every declared location (and the metadata file); all problems at once."""
-    folder_real = Path(os.path.realpath(folder))
-    problems: list[str] = []
-    found: list[LocalFile] = []
-    seen_paths: set[tuple[int, int]] = set()
+class _Found:
+    """The files vetted so far, and every problem met (one attempt's working list)."""
 
-    def add(location: str, real: Path, key: str) -> None:
-        st, why = _stat_regular(real, location, folder_real)
+    def __init__(self, folder_real: Path) -> None:
+        self.folder_real = folder_real
+        self.problems: list[str] = []
+        self.files: list[LocalFile] = []
+        self._seen: set[tuple[int, int]] = set()
+
+    def add(self, location: str, real: Path, key: str) -> None:
+        st, why = _stat_regular(real, location, self.folder_real)
         if why:
-            problems.append(why)
+            self.problems.append(why)
             return
         assert st is not None
-        if (st.st_dev, st.st_ino) in seen_paths:
+        if (st.st_dev, st.st_ino) in self._seen:
             return  # the same file declared twice (or the metadata file declared): once
-        seen_paths.add((st.st_dev, st.st_ino))
-        found.append(
+        self._seen.add((st.st_dev, st.st_ino))
+        self.files.append(
             LocalFile(
                 key,
                 location,
@@ -151,26 +191,16 @@ def resolve(
                 st.st_mtime_ns,
                 st.st_ino,
                 st.st_dev,
-                folder_real,
+                self.folder_real,
             )
         )
 
-    if metadata_file is not None:
-        mpath = folder_real / Path(metadata_file).name
-        if mpath.is_symlink():
-            problems.append(f"The metadata file “{mpath.name}” is a symbolic link; it is refused.")
-        else:
-            add(mpath.name, mpath, mpath.name)
-    for location in locations:
-        real, why = _check_location(folder_real, location)
-        if why:
-            problems.append(why)
-        else:
-            assert real is not None
-            # the declared name, not the link target's: ``results.csv -> raw/run7.csv``
-            # is uploaded as results.csv
-            add(location, real, PurePosixPath(location.strip()).name)
 
+def _limit_problems(
+    found: list[LocalFile], max_files: int, max_file_size: int, max_record_size: int
+) -> list[str]:
+    """Clashing names on Zenodo (it keeps no folders), and the size and count limits."""
+    problems = []
     by_key: dict[str, list[str]] = {}
     for f in found:
         by_key.setdefault(f.key, []).append(f.location)
@@ -188,13 +218,48 @@ def resolve(
     total = sum(f.size for f in found)
     if total > max_record_size:
         problems.append(f"The files add up to {total} bytes; the limit is {max_record_size}.")
+    return problems
+
+
+def resolve(
+    folder: Path,
+    locations: Iterable[str],
+    *,
+    metadata_file: Path | None,
+    max_files: int = 100,
+    max_file_size: int = 50_000_000_000,
+    max_record_size: int = 50_000_000_000,
+    semaphore: str = DEFAULT_SEMAPHORE,
+) -> list[LocalFile]:
+    """Vet every declared location (and the metadata file); all problems at once."""
+    found = _Found(Path(os.path.realpath(folder)))
+    if metadata_file is not None:
+        mpath = found.folder_real / Path(metadata_file).name
+        if mpath.is_symlink():
+            found.problems.append(
+                f"The metadata file “{mpath.name}” is a symbolic link; it is refused."
+            )
+        else:
+            found.add(mpath.name, mpath, mpath.name)
+    for location in locations:
+        real, why = _check_location(found.folder_real, location, semaphore)
+        if why:
+            found.problems.append(why)
+        else:
+            assert real is not None
+            # the declared name, not the link target's: ``results.csv -> raw/run7.csv``
+            # is uploaded as results.csv
+            found.add(location, real, PurePosixPath(location).name)
+    problems = found.problems + _limit_problems(
+        found.files, max_files, max_file_size, max_record_size
+    )
     if problems:
         raise DataFilesError(
             problems,
             "Fix the resources in the dataset's metadata (or the files in its folder), "
             "then touch the semaphore file again.",
         )
-    return found
+    return found.files
 
 
 def open_verified(f: LocalFile) -> int:

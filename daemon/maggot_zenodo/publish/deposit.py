@@ -13,16 +13,14 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from maggot_zenodo.publish import datafiles, markers
+from maggot_zenodo.publish import adoption, datafiles, markers
 from maggot_zenodo.publish.explain import Failure
-from maggot_zenodo.publish.prepare import Plan
-from maggot_zenodo.publish.repository import Gone
+from maggot_zenodo.publish.prepare import Plan, metadata_hash
+from maggot_zenodo.publish.repository import Denied, Gone
 from maggot_zenodo.publish.session import Session
 from maggot_zenodo.zenodo.entities import Deposition, DepositionFile
 
@@ -36,27 +34,22 @@ class Progress(Protocol):
 ProgressFactory = Callable[[str, int], Progress]
 
 
-def metadata_hash(metadata: Mapping[str, Any]) -> str:
-    """A stable digest of the metadata, to tell whether an update is needed.
-
-    ``publication_date`` is left out: the crosswalk sets it to today, and a new day alone
-    must not make a new version of a published record.
-    """
-    relevant = {k: v for k, v in metadata.items() if k != "publication_date"}
-    text = json.dumps(relevant, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def remote_files(dep: Deposition) -> dict[str, DepositionFile]:
     """A deposition's files by name."""
     return {f.filename: f for f in dep.files if f.filename}
 
 
 def deposit(
-    plan: Plan, s: Session, *, publish: bool, progress: ProgressFactory | None = None
+    plan: Plan,
+    s: Session,
+    *,
+    publish: bool,
+    adopt: bool = True,
+    progress: ProgressFactory | None = None,
 ) -> Deposition:
-    """Create, adopt, version, update, upload and publish as needed; exactly once."""
-    dep = _deposition(s, plan)
+    """Create, adopt, version, update, upload and publish as needed; exactly once.
+    ``adopt``: look for this dataset's deposition by title before creating one."""
+    dep = _deposition(s, plan, adopt)
     if dep.state == "unsubmitted":
         _put_metadata(s, dep, plan.metadata)
         _upload_missing(s, dep, plan, progress)
@@ -75,6 +68,14 @@ def _known(s: Session) -> Deposition | None:
         return None
     try:
         return s.repo.get(row.deposition_id)
+    except Denied:
+        raise Failure(
+            f"Zenodo refused access to this dataset's deposition {row.deposition_id}: the "
+            "site's Zenodo token was probably revoked or replaced by one of another account.",
+            "Nothing to change in the dataset: tell the site administrator, who must renew "
+            "the Zenodo token; it will be tried again automatically.",
+            retryable=True,
+        ) from None
     except Gone:
         s.step("get", "result", {"id": row.deposition_id, "gone": True})
         s.log.warning(
@@ -94,9 +95,15 @@ def _known(s: Session) -> Deposition | None:
         return None
 
 
-def _deposition(s: Session, plan: Plan) -> Deposition:
-    """The deposition to work on, created, adopted or versioned as needed."""
-    dep = _known(s) or markers.adopt_or_create(s, plan.metadata)
+def _deposition(s: Session, plan: Plan, adopt: bool) -> Deposition:
+    """The deposition to work on: the known one, the one an unanswered create made, the one
+    with this dataset's title (``adopt``), or a new one; versioned when needed."""
+    dep = (
+        _known(s)
+        or markers.adopt_unanswered(s)
+        or (adoption.adopt_by_title(s, plan.metadata) if adopt else None)
+        or markers.create(s, plan.metadata)
+    )
     s.remember(dep)
     if dep.state == "inprogress":
         raise Failure(

@@ -120,11 +120,14 @@ def delete_orphan(s: Session, dep: Deposition) -> None:
     s.log.warning(f"{s.row.folder}: deleted duplicate draft {dep.id}", deposition_id=dep.id)
 
 
-def adopt_or_create(s: Session, metadata: Mapping[str, Any]) -> Deposition:
-    """The deposition of an unanswered create if one shows up, else a new one: exactly one."""
+def adopt_unanswered(s: Session) -> Deposition | None:
+    """The deposition an earlier unanswered create made, when it shows up (adopted)."""
     found = search(s)
-    if found:
-        return adopt(s, *found)
+    return adopt(s, *found) if found else None
+
+
+def create(s: Session, metadata: Mapping[str, Any]) -> Deposition:
+    """A new deposition, marked; when the answer is lost, the one it made: exactly one."""
     for _attempt in range(CREATE_ATTEMPTS):
         s.checkpoint()
         uid = str(uuid.uuid4())

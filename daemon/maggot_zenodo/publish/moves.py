@@ -1,20 +1,30 @@
-"""A dataset folder moved or renamed inside the storage keeps its deposition.
+"""A dataset folder moved or renamed keeps its deposition; a lost journal is recovered.
 
-The folder's own ``META_zenodo.txt`` names a deposition the journal knows for another folder:
-when that folder no longer holds a ``META_*.json`` (moved away), the journal row moves here.
-When it still does, this folder is a copy, starting a new dataset: nothing is adopted. A
-deposition the journal does not know (journal lost) is never adopted from a status file.
+The folder's own ``META_zenodo.txt`` names a deposition (its ``deposition_id`` is written as
+soon as it is known). That file is only a claim: anyone who can write the folder can write
+it. The claim is verified against what a researcher cannot forge: the deposition must be in
+the account of this dataset's token, owned by no other live dataset of the journal, and hold
+this dataset's converted title and creators. Then, when the journal knows the deposition for
+a folder that no longer holds a ``META_*.json`` (moved away), that row moves here; when the
+journal does not know it at all (journal lost), it is adopted instead of publishing again.
+A folder copied next to its original is a new dataset: nothing is adopted.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from maggot_zenodo.constants import METADATA_PREFIX, METADATA_SUFFIX
+from maggot_zenodo.publish.explain import Failure
+from maggot_zenodo.publish.prepare import metadata_hash
+from maggot_zenodo.publish.repository import Denied, Gone
+from maggot_zenodo.publish.session import Session
 from maggot_zenodo.state import statusfile
-from maggot_zenodo.state.journal import DatasetRow, Journal
+from maggot_zenodo.state.journal import DatasetRow
+from maggot_zenodo.zenodo.entities import Deposition
 
 
 def holds_dataset(folder: Path) -> bool:
@@ -31,32 +41,86 @@ def holds_dataset(folder: Path) -> bool:
         return True  # cannot tell: assume it does (never share a deposition by mistake)
 
 
-def follow_move(journal: Journal, row: DatasetRow, folder: Path, log: Any) -> DatasetRow:
-    """``row`` (a dataset with no deposition yet) or, when ``folder`` is a moved dataset,
-    the row of its old folder now keyed by ``folder``."""
+def claimed_deposition(folder: Path) -> int | None:
+    """The deposition id the folder's own status file names (anyone can write it: a claim)."""
     previous = statusfile.read(folder)
     dep_id = previous.get("deposition_id") if previous else None
     if not isinstance(dep_id, int) or isinstance(dep_id, bool):
-        return row
-    candidates = [
-        r for r in journal.with_deposition(row.zenodo_url, row.account, dep_id) if r.id != row.id
-    ]
-    if len(candidates) != 1:
-        return row
-    [old] = candidates
-    if holds_dataset(Path(old.abs_folder)):
-        log.info(
-            f"{row.folder}: copied status file names deposition {dep_id} of {old.folder}; "
+        return None
+    return dep_id
+
+
+def _names(creators: Any) -> list[str]:
+    if not isinstance(creators, list):
+        return []
+    return sorted(str(c.get("name", "")) for c in creators if isinstance(c, dict))
+
+
+def matches(dep: Deposition, metadata: Mapping[str, Any]) -> bool:
+    """Is ``dep`` this dataset's record: the same title and the same creators?"""
+    title = str(dep.metadata.get("title") or dep.title or "").strip()
+    return (
+        bool(title)
+        and title == str(metadata.get("title") or "").strip()
+        and _names(dep.metadata.get("creators")) == _names(metadata.get("creators"))
+    )
+
+
+def same_metadata(dep: Deposition, metadata: Mapping[str, Any]) -> bool:
+    """Does ``dep`` already hold this metadata (every key we send, but the day's date)?"""
+    return all(dep.metadata.get(k) == v for k, v in metadata.items() if k != "publication_date")
+
+
+def recognise(s: Session, metadata: Mapping[str, Any], claimed: int | None) -> None:
+    """Take over the deposition the status file claims, if it is verifiably this dataset's.
+
+    Trusted only when the deposition is in this token's account (the GET succeeds), owned by
+    no other live dataset of the journal, and holds this dataset's title and creators. A row
+    of a folder that moved away is rekeyed here; a deposition the journal lost is adopted."""
+    if claimed is None or s.row.deposition_id is not None:
+        return
+    others = [
+        r for r in s.journal.with_deposition(s.row.zenodo_url, s.row.account, claimed)
+        if r.id != s.row.id
+    ]  # fmt: skip
+    if len(others) > 1 or (others and holds_dataset(Path(others[0].abs_folder))):
+        s.log.info(
+            f"{s.row.folder}: status file names deposition {claimed} of another dataset; "
             "not adopting it",
-            deposition_id=dep_id,
-            other=old.folder,
+            deposition_id=claimed,
         )
-        return row
-    moved = journal.rekey(old.id, row.id)
-    journal.step(moved.id, "moved", "result", {"from": old.folder, "id": dep_id})
-    log.info(
-        f"{row.folder}: dataset folder moved from {old.folder}; keeping deposition {dep_id}",
+        return
+    try:
+        dep = s.repo.get(claimed)
+    except (Gone, Denied, Failure):
+        return  # not there, or not in this account: nothing to take over
+    if not matches(dep, metadata):
+        s.log.warning(
+            f"{s.row.folder}: status file names deposition {claimed}, whose title or creators "
+            "differ from the dataset's; not adopting it",
+            deposition_id=claimed,
+        )
+        return
+    if others:
+        _moved(s, others[0], claimed)
+        return
+    s.record(dep, None)
+    if same_metadata(dep, metadata):
+        s.update(metadata_hash=metadata_hash(metadata))
+    s.step("recovered", "result", {"id": claimed})
+    s.log.warning(
+        f"{s.row.folder}: the journal did not know deposition {claimed}; verified and adopted "
+        "(journal lost or replaced?)",
+        deposition_id=claimed,
+    )
+
+
+def _moved(s: Session, old: DatasetRow, dep_id: int) -> None:
+    s.row = s.journal.rekey(old.id, s.row.id)
+    s.step("moved", "result", {"from": old.folder, "id": dep_id})
+    s.log.info(
+        f"{s.row.folder}: dataset folder moved from {old.folder}; keeping deposition {dep_id}",
         deposition_id=dep_id,
         moved_from=old.folder,
     )
-    return moved
+    s.known()

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from maggot_zenodo.convert import crosswalk, maggot
 from maggot_zenodo.convert.problems import DatasetError, Problem
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.publish import datafiles
-from maggot_zenodo.publish.explain import Failure, problems_failure
+from maggot_zenodo.publish.explain import Failure, bounded, problems_failure
 
 
 class NotConvertible(UserError):
@@ -69,6 +71,17 @@ class Md5Cache(Protocol):
     def store_md5(self, path: str, size: int, mtime_ns: int, ino: int, md5: str) -> None: ...
 
 
+def metadata_hash(metadata: Mapping[str, Any]) -> str:
+    """A stable digest of the metadata, to tell whether an update is needed.
+
+    ``publication_date`` is left out: the crosswalk sets it to today, and a new day alone
+    must not make a new version of a published record.
+    """
+    relevant = {k: v for k, v in metadata.items() if k != "publication_date"}
+    text = json.dumps(relevant, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def relative_key(root: Path, folder: Path) -> str:
     """The journal's name of a dataset: its path relative to the storage root."""
     real_root, real = os.path.realpath(root), os.path.realpath(folder)
@@ -104,6 +117,17 @@ def convert_dataset(
     if conversion.metadata is None:
         raise NotConvertible(dataset.metadata_file, conversion.problems)
     return Converted(dataset, conversion.metadata, conversion.warnings)
+
+
+def name_problems(config: Config | None, dataset: maggot.Dataset) -> list[Problem]:
+    """The declared file names Zenodo cannot take (checked without opening any file)."""
+    semaphore = config.storage.semaphore if config else DEFAULT_SEMAPHORE
+    problems = []
+    for location in datafiles.local_locations(dataset.record):
+        why = datafiles.name_problem(location, semaphore)
+        if why:
+            problems.append(Problem("resources", why, "rename the file, then touch the semaphore"))
+    return problems
 
 
 def choose_token(config: Config, semaphore: Path | None) -> tokens.Token:
@@ -170,8 +194,10 @@ def prepare(
             max_files=z.max_files,
             max_file_size=z.max_file_size,
             max_record_size=z.max_record_size,
+            semaphore=config.storage.semaphore,
         )
         digests = md5s(files, md5_cache)
     except datafiles.DataFilesError as exc:
-        raise Failure(exc.message, exc.hint, retryable=exc.retryable) from None
+        text = "\n".join(bounded(exc.problems))
+        raise Failure(text, exc.hint, retryable=exc.retryable) from None
     return Plan(folder, converted.metadata, tuple(files), digests, with_files, converted.warnings)

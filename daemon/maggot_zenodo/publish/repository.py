@@ -10,6 +10,7 @@ implementation only performs requests and translates its server's answers into
 The contract (also in docs/internals.md):
 
 - every method either succeeds or raises :class:`Gone` (``get``: no such deposition),
+  :class:`Denied` (``get``: this token may not see it),
   :class:`Unconfirmed` (``create``: the request may have taken effect, its answer was lost),
   or a :class:`~maggot_zenodo.publish.explain.Failure` in a researcher's words;
 - ``create(title, marker)`` makes one new draft that carries ``marker`` where
@@ -39,6 +40,11 @@ ProgressCallback = Callable[[int], None]
 
 class Gone(Exception):
     """The deposition does not exist (any more) on the repository."""
+
+
+class Denied(Exception):
+    """The repository refuses this token access to the deposition (revoked token, or another
+    account's deposition)."""
 
 
 class Unconfirmed(Exception):

@@ -8,6 +8,7 @@ always ahead of the repository. Nothing here knows which repository it talks to.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,13 @@ class Session:
     repo: Repository
     log: Any  # a structlog logger bound to the dataset
     stop: threading.Event
+    #: Called once the deposition is known (created, adopted, moved here): the status file
+    #: names it at once, so a folder renamed mid-run is recognised at its new place.
+    on_known: Callable[[], None] | None = None
+
+    def known(self) -> None:
+        if self.on_known is not None:
+            self.on_known()
 
     def refresh(self) -> DatasetRow:
         self.row = self.journal.get(self.row.id)
@@ -55,6 +63,7 @@ class Session:
         """Remember a new deposition and resolve its marker in one journal transaction."""
         extra = {k: v for k, v in (("bucket_url", dep.bucket), ("deposit_url", dep.html)) if v}
         self.row = self.journal.record_deposition(self.row.id, marker, dep.id, **extra)
+        self.known()
 
     def remember(self, dep: Deposition) -> None:
         """What the repository says of the deposition now, into the journal."""

@@ -11,7 +11,6 @@ half exactly-once are in :mod:`~maggot_zenodo.publish.markers`, the moved-folder
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import threading
@@ -22,16 +21,25 @@ from typing import Any
 
 from maggot_zenodo import lock
 from maggot_zenodo.config import Config
-from maggot_zenodo.constants import STATUS_FILE
 from maggot_zenodo.convert import maggot
 from maggot_zenodo.convert.problems import DatasetError
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import get_logger, scrub
-from maggot_zenodo.publish import moves
-from maggot_zenodo.publish.deposit import Progress, ProgressFactory, deposit, metadata_hash
-from maggot_zenodo.publish.explain import Failure, explain_http, from_user_error, problems_failure
+from maggot_zenodo.publish import gate, moves, writeback
+from maggot_zenodo.publish.deposit import Progress, ProgressFactory, deposit
+from maggot_zenodo.publish.explain import (
+    BUSY,
+    Failure,
+    explain_http,
+    from_user_error,
+    internal_failure,
+    lock_failure,
+    problems_failure,
+    unwritable_failure,
+    vanished_failure,
+)
 from maggot_zenodo.publish.markers import MARKER_PREFIX, marker_title
-from maggot_zenodo.publish.prepare import Plan, choose_token, prepare, relative_key
+from maggot_zenodo.publish.prepare import Plan, choose_token, metadata_hash, prepare, relative_key
 from maggot_zenodo.publish.repository import Repository
 from maggot_zenodo.publish.session import Session, Stopped
 from maggot_zenodo.publish.zenodo_repository import ZenodoRepository
@@ -41,20 +49,13 @@ from maggot_zenodo.state.journal import DatasetRow, Journal
 from maggot_zenodo.zenodo.client import ZenodoClient
 from maggot_zenodo.zenodo.errors import ZenodoError
 
-__all__ = [
-    "MARKER_PREFIX",
-    "Failure",
-    "Outcome",
-    "Progress",
-    "ProgressFactory",
-    "Publisher",
-    "explain_http",
-    "marker_title",
-    "metadata_hash",
-    "relative_key",
-]
+# what other packages and the tests use from here
+__all__ = ["MARKER_PREFIX", "Failure", "Outcome", "Progress", "ProgressFactory", "Publisher"]
+__all__ += ["explain_http", "marker_title", "metadata_hash", "relative_key"]
 
 LOGGER = "maggot_zenodo.publish.workflow"
+#: Internal errors (bugs) in a row before a dataset is no longer retried automatically.
+MAX_INTERNAL_ERRORS = 3
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,12 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status != "failed"
+
+    @classmethod
+    def failed(cls, folder: Path, f: Failure) -> Outcome:
+        """An ending before any journal row (no deposition to name)."""
+        return cls(folder, "failed", error=f.message, hint=f.hint, retryable=f.retryable,
+                   detail=f.detail)  # fmt: skip
 
 
 class Publisher:
@@ -123,29 +130,13 @@ class Publisher:
         try:
             held = self._lock(folder)
         except OSError as exc:
-            detail = (
-                f"cannot lock the dataset in {self._locks()} ({exc.strerror or exc}): the "
-                "service user needs write access to the state folder's locks/ directory"
-            )
+            f = lock_failure(exc, self._locks())
             get_logger(LOGGER, dataset=str(folder)).error(
-                f"{folder}: cannot take the dataset lock", status="failed", error=detail
+                f"{folder}: cannot take the dataset lock", status="failed", error=f.detail
             )
-            return Outcome(
-                folder,
-                "failed",
-                error="maggot-zenodo cannot work on this dataset: its state folder is unusable.",
-                hint="Tell the site administrator; it will be tried again automatically.",
-                retryable=True,
-                detail=detail,
-            )
+            return Outcome.failed(folder, f)
         if held is None:
-            return Outcome(
-                folder,
-                "failed",
-                error="Another maggot-zenodo process is publishing this dataset right now.",
-                hint="Nothing to do: it will be tried again.",
-                retryable=True,
-            )
+            return Outcome.failed(folder, BUSY)
         try:
             return _Run(self, folder, fingerprint, with_files, progress).execute()
         finally:
@@ -185,6 +176,9 @@ class _Run:
         self.row: DatasetRow | None = None
         self.repo: Repository | None = None
         self.plan: Plan | None = None
+        self.claimed: int | None = None  # the deposition the status file names (unverified)
+        self.vanished = False
+        self.internal = False  # this attempt ended in an internal error
         self.log = get_logger(LOGGER, dataset=self.rel)
 
     # -- the attempt -------------------------------------------------------------------
@@ -197,32 +191,19 @@ class _Run:
                 self._update(status="queued")
             self._try_write_status("queued")
             return self._outcome("failed", "Stopped before the end.", "", retryable=True)
-        except UserError as exc:
-            return self._fail(from_user_error(exc))
-        except ZenodoError as exc:  # a request outside the repository adapter
-            return self._fail(explain_http(exc))
-        except Exception as exc:  # a bug or the machine: fail this dataset only, retry later
-            self.log.exception(f"{self.rel}: unexpected error", status="failed")
-            return self._fail(
-                Failure(
-                    f"An internal error stopped the publication ({type(exc).__name__}).",
-                    "It will be tried again; if it persists, tell the site administrator.",
-                    retryable=True,
-                )
-            )
+        except Exception as exc:
+            return self._fail(self._failure(exc))
         finally:
             if self.repo is not None:
                 self.repo.close()
 
     def _execute(self) -> Outcome:
-        if not self.folder.is_dir():
-            raise Failure(f"The dataset folder {self.folder} does not exist.", "")
-        if self.semaphore.is_symlink():
+        gate.check_folder(self.config, self.folder)
+        try:
+            gate.check_semaphore(self.config, self.semaphore)
+        except gate.Refused:
             self._journal_refusal()
-            raise Failure(
-                f"The semaphore file {self.semaphore.name} is a symbolic link; it is refused.",
-                f"Replace it with a regular file: rm it, then touch {self.semaphore.name}.",
-            )
+            raise
         present = semaphore_fingerprint(self.semaphore) is not None
         if self.fingerprint is None and present:
             self.fingerprint = semaphore_fingerprint(self.semaphore)
@@ -237,7 +218,7 @@ class _Run:
             self.config.zenodo.url, token.account, self.rel, str(self.folder)
         )
         if self.row.deposition_id is None:
-            self.row = moves.follow_move(self.journal, self.row, self.folder, self.log)
+            self.claimed = moves.claimed_deposition(self.folder)
         self._update(status="publishing", error=None, hint=None)
         try:
             self._write_status("publishing")
@@ -246,15 +227,45 @@ class _Run:
         self.plan = prepare(
             self.config, self._site(), self.folder, with_files=with_files, md5_cache=self.journal
         )
+        writeback.log_warnings(self.log, self.rel, self.plan)
         if self.p.stop.is_set():
             raise Stopped
         self.repo = self.p.repository(token.value)
         session = Session(self.journal, self.row, self.repo, self.log, self.p.stop)
-        dep = deposit(
-            self.plan, session, publish=self.config.zenodo.publish, progress=self.progress
-        )
+        session.on_known = lambda: self._known(session)
+        moves.recognise(session, self.plan.metadata, self.claimed)
+        z = self.config.zenodo
+        adopt = z.adopt == "title"
+        dep = deposit(self.plan, session, publish=z.publish, adopt=adopt, progress=self.progress)
         self.row = session.row
         return self._succeed("draft" if dep.state == "unsubmitted" else "published")
+
+    def _known(self, session: Session) -> None:
+        """The deposition is known: say so in the status file now (see Session.on_known)."""
+        self.row = session.row
+        self._try_write_status("publishing")
+
+    def _internal(self, exc: Exception) -> Failure:
+        """A bug met: retried a few times (the count is in the journal), then given up."""
+        self.internal = True
+        count = 1
+        if self.row is not None:
+            count = self._row().internal_errors + 1
+            self._update(internal_errors=0 if count >= MAX_INTERNAL_ERRORS else count)
+        return internal_failure(exc, count, MAX_INTERNAL_ERRORS, self.config.storage.semaphore)
+
+    def _failure(self, exc: Exception) -> Failure:
+        """What ``exc`` means for this dataset."""
+        if self.row is not None and not self.folder.is_dir():
+            self.vanished = True
+            return vanished_failure(self.rel)
+        if isinstance(exc, UserError):
+            return from_user_error(exc)
+        if isinstance(exc, ZenodoError):  # a request outside the repository adapter
+            return explain_http(exc)
+        # a bug or the machine: fail this dataset only
+        self.log.exception(f"{self.rel}: unexpected error", status="failed")
+        return self._internal(exc)
 
     def _site(self) -> maggot.Site:
         try:
@@ -265,27 +276,11 @@ class _Run:
             ) from None
 
     def _unwritable(self, exc: OSError) -> Failure:
-        """The dataset folder refuses our status file: the sysadmin's to fix, said plainly.
-
-        Permission problems (EACCES, EPERM, EROFS) are not retried: nothing changes until
-        someone fixes the folder, and retrying would only fill the log. Anything else (disk
-        full, quota, I/O error) may pass, so it is retried."""
-        permanent = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
-        detail = (
-            f"cannot write {STATUS_FILE} in {self.folder} ({exc.strerror or exc}): "
-            "the service user needs write access to the dataset folder (make it group-writable "
-            "for the service's group, with the setgid bit so new files keep that group)"
+        failure = unwritable_failure(exc, self.folder, self.config.storage.semaphore)
+        self.log.error(
+            f"{self.rel}: cannot write the status file", status="failed", error=failure.detail
         )
-        self.log.error(f"{self.rel}: cannot write the status file", status="failed", error=detail)
-        return Failure(
-            "maggot-zenodo cannot write into this dataset folder, so it was not sent to Zenodo.",
-            "Ask the site administrator to give the maggot-zenodo service write access to the "
-            f"folder, then touch {self.config.storage.semaphore} again."
-            if permanent
-            else "It will be tried again; if it persists, tell the site administrator.",
-            retryable=not permanent,
-            detail=detail,
-        )
+        return failure
 
     def _journal_refusal(self) -> None:
         """Give a request refused before any work a journal row, so that its fingerprint is
@@ -306,6 +301,7 @@ class _Run:
             status=status,
             error=None,
             hint=None,
+            internal_errors=0,
             files=self.plan.file_list() if self.plan else [],
             **({"handled_fingerprint": self.fingerprint} if self.fingerprint else {}),
         )
@@ -323,10 +319,12 @@ class _Run:
     def _fail(self, f: Failure) -> Outcome:
         error, hint = scrub(f.error), scrub(f.hint)
         detail = scrub(f.detail) if f.detail else None
-        if self.row is not None:
+        if self.row is not None and self._row().abs_folder == str(self.folder):
             values: dict[str, Any] = {"status": "failed", "error": error, "hint": hint}
-            if not f.retryable and self.fingerprint:
+            if not f.retryable and self.fingerprint and not self.vanished:
                 values["handled_fingerprint"] = self.fingerprint
+            if not self.internal:
+                values["internal_errors"] = 0  # "in a row": another ending breaks the row
             self._update(**values)
         self.log.warning(
             f"{self.rel}: failed: {error}",
@@ -376,18 +374,8 @@ class _Run:
         if self.folder.is_symlink() or not self.folder.is_dir():
             return
         row = self._row() if self.row is not None else None
-        published = status == "published"
-        done = self.plan is not None and status in ("draft", "published")
-        text = statusfile.render(
-            status,
-            deposit_url=row.deposit_url if row else None,
-            deposition_id=row.deposition_id if row else None,
-            record_url=row.record_url if row and published else None,
-            doi=row.doi if row and published else None,
-            concept_doi=row.concept_doi if row and published else None,
-            files=self.plan.file_list() if done and self.plan else (),
-            semaphore=self.config.storage.semaphore,
-            **extra,
+        text = writeback.render(
+            status, row, self.plan, self.claimed, self.config.storage.semaphore, **extra
         )
         statusfile.write(self.folder, text)
 

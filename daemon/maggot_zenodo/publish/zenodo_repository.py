@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from maggot_zenodo.publish.explain import explain_http
-from maggot_zenodo.publish.repository import Gone, ProgressCallback, Unconfirmed
+from maggot_zenodo.publish.repository import Denied, Gone, ProgressCallback, Unconfirmed
 from maggot_zenodo.zenodo import errors as zenodo
 from maggot_zenodo.zenodo.client import ZenodoClient
 from maggot_zenodo.zenodo.entities import Deposition
@@ -56,6 +56,8 @@ class ZenodoRepository:
             return self.client.get(deposition_id)
         except (zenodo.NotFound, zenodo.Gone):
             raise Gone(deposition_id) from None
+        except zenodo.PermissionDenied:
+            raise Denied(deposition_id) from None
         except zenodo.ZenodoError as exc:
             raise explain_http(exc) from None
 
@@ -69,7 +71,8 @@ class ZenodoRepository:
 
     def find_titled(self, text: str) -> list[Deposition]:
         with _explained():
-            return self.client.list(q=f'title:"{text}"', max_pages=1)
+            phrase = " ".join(text.replace('"', " ").split())  # a phrase query holds no quote
+            return self.client.list(q=f'title:"{phrase}"', max_pages=1)
 
     def recent(self, since: float) -> list[Deposition]:
         with _explained():

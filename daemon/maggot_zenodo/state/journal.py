@@ -19,6 +19,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from maggot_zenodo.state.health import StateError, state_error
+
+__all__ = ["DatasetRow", "Journal", "StateError"]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
     id INTEGER PRIMARY KEY,
@@ -39,6 +43,7 @@ CREATE TABLE IF NOT EXISTS datasets (
     files TEXT NOT NULL DEFAULT '[]',
     handled_fingerprint TEXT,
     updated REAL NOT NULL,
+    internal_errors INTEGER NOT NULL DEFAULT 0,   -- unexpected errors since the last ending
     UNIQUE (zenodo_url, account, folder)
 );
 CREATE INDEX IF NOT EXISTS datasets_abs ON datasets (abs_folder);
@@ -73,6 +78,8 @@ CREATE TABLE IF NOT EXISTS steps (
 """
 
 MAX_STEPS_PER_DATASET = 500
+#: Columns added after 0.1.0, with their definition (added to older journals on open).
+_ADDED = {"internal_errors": "INTEGER NOT NULL DEFAULT 0"}
 
 
 @dataclass(frozen=True)
@@ -97,10 +104,12 @@ class DatasetRow:
     files: str
     handled_fingerprint: str | None
     updated: float
+    internal_errors: int = 0
 
     @property
     def file_list(self) -> list[dict[str, Any]]:
-        return json.loads(self.files or "[]")
+        files: list[dict[str, Any]] = json.loads(self.files or "[]")
+        return files
 
 
 _COLUMNS = [f.name for f in fields(DatasetRow)]
@@ -112,11 +121,20 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._conn().executescript(SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._conn()
+            conn.executescript(SCHEMA)
+            have = {r[1] for r in conn.execute("PRAGMA table_info(datasets)")}
+            for column, definition in _ADDED.items():
+                if column not in have:
+                    conn.execute(f"ALTER TABLE datasets ADD COLUMN {column} {definition}")
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise state_error(self.path, exc) from None
 
     # -- connections -------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -137,13 +155,22 @@ class Journal:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise
+            raise state_error(self.path, exc) from None
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            conn.execute("ROLLBACK")
+            raise state_error(self.path, exc) from None
 
     def close(self) -> None:
         with self._lock:

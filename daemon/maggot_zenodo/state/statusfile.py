@@ -17,12 +17,13 @@ from typing import Any
 
 import yaml
 
+from maggot_zenodo import constants
 from maggot_zenodo.logs import get_logger
 
-STATUS_FILE = "META_zenodo.txt"
+STATUS_FILE = constants.STATUS_FILE
 log = get_logger(__name__)
 STATUSES = ("queued", "publishing", "draft", "published", "failed")
-DEFAULT_SEMAPHORE = "META_datafile_ok.txt"
+DEFAULT_SEMAPHORE = constants.DEFAULT_SEMAPHORE
 
 
 def header(semaphore: str = DEFAULT_SEMAPHORE) -> str:
@@ -43,9 +44,12 @@ _KEY_ORDER = (
     "concept_doi",
     "files",
     "updated",
+    "warnings",
     "error",
     "hint",
 )
+#: At most this many warnings are written, then one line counting the rest.
+MAX_WARNINGS = 20
 
 
 def now_iso() -> str:
@@ -66,6 +70,7 @@ def render(
     error: str | None = None,
     hint: str | None = None,
     semaphore: str = DEFAULT_SEMAPHORE,
+    warnings: Sequence[str] = (),
 ) -> str:
     """The text of the status file (pure: no I/O). ``error`` and ``hint`` are written as
     literal blocks (``|``) so a researcher reads them as written, apostrophes and all."""
@@ -80,6 +85,7 @@ def render(
         "concept_doi": concept_doi,
         "files": [{"name": f["name"], "size": int(f["size"]), "md5": f["md5"]} for f in files],
         "updated": updated or now_iso(),
+        "warnings": _bounded(warnings),
         "error": error,
         "hint": hint,
     }
@@ -92,6 +98,14 @@ def render(
         data.pop("hint", None)
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return header(semaphore) + body
+
+
+def _bounded(warnings: Sequence[str]) -> list[str]:
+    """The conversion's warnings as plain lines (the first MAX_WARNINGS, then a count)."""
+    lines = [" ".join(str(w).split()) for w in warnings]
+    if len(lines) > MAX_WARNINGS:
+        lines = [*lines[:MAX_WARNINGS], f"… and {len(lines) - MAX_WARNINGS} more warnings."]
+    return lines
 
 
 class _Prose(str):

@@ -1,0 +1,5 @@
+"""``python -m maggot_zenodo.demo`` (``make demo``)."""
+
+from maggot_zenodo.demo.story import main
+
+raise SystemExit(main())
