@@ -82,7 +82,7 @@ def test_man_page_and_bash_completion_are_generated(tmp_path: Path) -> None:
     assert "-F _shtab_maggot_zenodo maggot-zenodo" in completion
     commands = [a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     names = " ".join(commands[0].choices)  # every subcommand, in the order --help lists them
-    assert names.startswith("run publish check scan status validate")
+    assert names.startswith("run publish adopt check scan status validate")
     assert f"({names}" in completion
     if shutil.which("bash"):
         syntax = subprocess.run(["bash", "-n", str(tmp_path / "maggot-zenodo.bash")])

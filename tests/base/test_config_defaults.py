@@ -11,7 +11,6 @@ import yaml
 
 from maggot_zenodo.config import (
     Config,
-    DataverseConfig,
     MaggotConfig,
     StorageConfig,
     TokensConfig,
@@ -23,11 +22,9 @@ from maggot_zenodo.metrics_config import MetricsConfig
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLE = PROJECT / "etc" / "config.example.yaml"
 SECTIONS = {"storage": StorageConfig, "zenodo": ZenodoConfig, "tokens": TokensConfig,
-            "maggot": MaggotConfig, "dataverse": DataverseConfig,
-            "metrics": MetricsConfig}  # fmt: skip
+            "maggot": MaggotConfig, "metrics": MetricsConfig}  # fmt: skip
 # Keys without a default (required, or a secret source the example must show).
-NO_DEFAULT = {"storage.root", "zenodo.token", "dataverse.url", "dataverse.token",
-              "dataverse.collection"}  # fmt: skip
+NO_DEFAULT = {"storage.root", "zenodo.token"}
 # Keys of the example that are deliberately not the default, with the reason.
 EXAMPLE_DIFFERS: dict[str, str] = {}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from dataverse_support import client
 
 from maggot_zenodo.config import ConfigError, parse_config
@@ -55,3 +56,21 @@ def test_online_checks_token_collection_and_permission(dv):
     assert "no collection 'nope'" in missing.problems[0]
     not_allowed = check_online(client(dv), "root")
     assert "may not add datasets to 'root'" in not_allowed.problems[0]
+
+
+def test_dataverse_defaults_equal_the_schema_and_the_example():
+    import dataclasses
+    import re
+
+    from maggot_zenodo.config import DataverseConfig, config_schema
+
+    props = config_schema()["properties"]["dataverse"]["properties"]
+    example = (Path(__file__).parents[2] / "etc" / "config.example.yaml").read_text()
+    for f in dataclasses.fields(DataverseConfig):
+        if f.name in ("url", "token", "collection"):
+            assert "default" not in props[f.name]
+            continue
+        assert props[f.name]["default"] == f.default, f.name
+        shown = re.search(rf"^#\s+{f.name}: (\S+)", example, re.M)
+        assert shown is not None, f.name
+        assert yaml.safe_load(shown.group(1)) == f.default, f.name

@@ -100,34 +100,37 @@ def test_add_ingests_csv_unless_told_and_renames_duplicates(dv):
     assert [lk["lockType"] for lk in locks] == ["Ingest"]
 
 
-def test_publish_is_asynchronous_and_follows_version_rules(dv):
-    ds_id = _create(dv).json()["data"]["id"]
-    url = f"{dv.api_url}/datasets/{ds_id}/actions/:publish"
-    r = requests.post(url, params={"type": "minor"}, headers=H)
-    assert (r.status_code, r.json()["message"]) == (
-        403,
-        "Cannot publish as minor version. Re-try as major release.",
-    )
-    r = requests.post(url, params={"type": "major"}, headers=H)
-    assert r.status_code == 200 and "finalizePublication" in r.json()["data"]["locks"]
-    r = requests.put(
-        f"{dv.api_url}/datasets/{ds_id}/versions/:draft", json=minimal_version(), headers=H
-    )
-    assert (r.status_code, r.json()["message"]) == (
-        403,
-        "Dataset cannot be edited due to dataset lock.",
-    )
-    time.sleep(0.1)
-    state = dv.state()["datasets"][0]
-    assert state["locks"] == [] and state["versions"][-1]["number"] == "1.0"
-    r = requests.put(
-        f"{dv.api_url}/datasets/{ds_id}/versions/:draft",
-        json={k: v for k, v in minimal_version().items() if k != "license"},
-        headers=H,
-    )
-    assert r.status_code == 200  # a new draft, without a licence (PUT replaces everything)
-    r = requests.post(url, params={"type": "major"}, headers=H)
-    assert r.status_code == 409 and "valid license" in r.json()["message"]
+def test_publish_is_asynchronous_and_follows_version_rules(tmp_path):
+    from dataclasses import replace
+
+    from dataverse_support import FAST, start
+
+    with start(tmp_path, timing=replace(FAST, finalize=2.0)) as dv:
+        ds_id = _create(dv).json()["data"]["id"]
+        url = f"{dv.api_url}/datasets/{ds_id}/actions/:publish"
+        r = requests.post(url, params={"type": "minor"}, headers=H)
+        assert (r.status_code, r.json()["message"]) == (
+            403,
+            "Cannot publish as minor version. Re-try as major release.",
+        )
+        r = requests.post(url, params={"type": "major"}, headers=H)
+        assert r.status_code == 200 and "finalizePublication" in r.json()["data"]["locks"]
+        draft_url = f"{dv.api_url}/datasets/{ds_id}/versions/:draft"
+        r = requests.put(draft_url, json=minimal_version(), headers=H)
+        assert (r.status_code, r.json()["message"]) == (
+            403,
+            "Dataset cannot be edited due to dataset lock.",
+        )
+        deadline = time.monotonic() + 20
+        while dv.state()["datasets"][0]["locks"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert dv.state()["datasets"][0]["versions"][-1]["number"] == "1.0"
+        no_licence = {k: v for k, v in minimal_version().items() if k != "license"}
+        r = requests.put(draft_url, json=no_licence, headers=H)
+        assert r.status_code == 200  # a new draft, without a licence (PUT replaces everything)
+        r = requests.post(url, params={"type": "major"}, headers=H)
+        assert r.status_code == 409 and "valid license" in r.json()["message"]
 
 
 def test_search_lags_and_hides_drafts_from_others(dv):

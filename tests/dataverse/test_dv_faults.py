@@ -49,7 +49,7 @@ def test_each_fault_kind_at_20_percent(tmp_path, samples_dir, dv, kind):
         _with_licence(targets)
     for f in targets:
         (f / "META_datafile_ok.txt").touch()
-    dv.set_faults(rate=0.2, kinds=[kind], seed=7)
+    dv.set_faults(rate=0.2, kinds=[kind], seed=7, delay=0.1)
     assert _converge(config, journal, dv, targets) == []
     dv.set_faults()
     # once the faults stop, one more pass cleans up any orphan of an unanswered create
@@ -73,7 +73,7 @@ def test_all_kinds_together_with_files_changing_between_runs(tmp_path, samples_d
     targets = folders(config)
     for f in targets:
         (f / "META_datafile_ok.txt").touch()
-    dv.set_faults(rate=0.2, kinds=list(KINDS), seed=11)
+    dv.set_faults(rate=0.2, kinds=list(KINDS), seed=11, delay=0.1)
     assert _converge(config, journal, dv, targets) == []
     enzymes = next(f for f in targets if f.name == "AmaizingEnzymes")
     (enzymes / "Data-Maize-Enzym-Prot-2013.txt").write_text("new content\n")

@@ -213,3 +213,18 @@ def test_check_uses_the_blocks_a_deposit_cached(site, dv):
     after = check_conversion(config, folder)
     assert after.ok and after.blocks_origin.startswith("cached in ")
     assert after.create_body() == before.create_body()
+
+
+def test_a_revoked_token_fails_retryably_in_dataverse_words(tmp_path, samples_dir, dv):
+    from dataverse_support import OTHER_TOKEN
+
+    config = make_site(tmp_path, samples_dir, dv)
+    journal = Journal(config.state)
+    folder = next(f for f in folders(config) if f.name == "frim1")
+    assert _run(config, journal, dv, folder).status == "draft"
+    (tmp_path / "dv-token").write_text(OTHER_TOKEN)  # another account's token
+    out = _run(config, journal, dv, folder)
+    assert out.status == "failed" and out.retryable
+    assert "Dataverse refused access" in out.error and "dataverse.token" in out.hint
+    assert len(dv.state()["datasets"]) == 1
+    journal.close()

@@ -108,6 +108,15 @@ class DataverseRepository:
             version = self.client.dataset(deposition_id)
         except dv.NotFound:
             raise Gone(deposition_id) from None
+        except (dv.BadApiKey, dv.NotPermitted) as exc:
+            raise Failure(
+                f"Dataverse refused access to this dataset's Dataverse dataset {deposition_id} "
+                f"({exc.server_message}): the site's Dataverse token was probably revoked, "
+                "expired or replaced by one of another account.",
+                "Nothing to change in the dataset: tell the site administrator, who must renew "
+                "dataverse.token; it will be tried again automatically.",
+                retryable=True,
+            ) from None
         except dv.DataverseError as exc:
             raise Failure(exc.message, exc.hint, retryable=exc.retryable) from None
         types = {f.checksum_type for f in version.files if f.checksum_type}

@@ -3,8 +3,8 @@
 The body reads the file once, in 1 MiB blocks of a fixed ring of reused buffers, and hands each
 block both to the wire and to a hashing thread (hashlib releases the GIL on large buffers): the
 md5 does not slow the send while a core is free, and memory stays at the ring (8 MiB) whatever
-the file size. The md5 is that of the very bytes sent; it is compared with the checksum Zenodo reports,
-and the file is sent again on a disagreement.
+the file size. The md5 is that of the very bytes sent; it is compared with the checksum Zenodo
+reports, and the file is sent again on a disagreement.
 """
 
 from __future__ import annotations
