@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from samples_support import require_samples
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT.parent / "shared"
 SAMPLES = SHARED / "samples"
-
-
-def in_ci() -> bool:
-    """True on the CI runner (it sets CI=true): there, a missing prerequisite is a failure."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def require_samples(path: Path) -> Path:
-    """``path`` when it is there; else a skip on a workstation, but a failure in CI."""
-    if not path.is_dir():
-        if in_ci():
-            pytest.fail(f"{path} is missing in CI: the sample tests must run there")
-        pytest.skip("../shared/samples is not available")
-    return path
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from conftest import require_samples
+from samples_support import require_samples
 
 
 def test_missing_samples_skip_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

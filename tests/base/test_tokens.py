@@ -142,3 +142,30 @@ def test_a_malformed_token_is_a_clear_error_that_does_not_echo_it(tmp_path, text
     with pytest.raises(TokenError, match=words) as err:
         read_token_file(f)
     assert SECRET not in str(err.value) + err.value.hint
+
+
+def test_a_token_path_that_is_a_directory_or_a_fifo_is_a_clear_error(tmp_path):
+    # 0.1.0: a directory gave a raw IsADirectoryError traceback; a FIFO would block forever
+    folder = tmp_path / "token-dir"
+    folder.mkdir()
+    with pytest.raises(TokenError, match="is a directory") as info:
+        read_token_file(folder)
+    assert str(folder) in info.value.message and info.value.hint
+    fifo = tmp_path / "token-fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(TokenError, match="not a regular file"):
+        read_token_file(fifo)  # returns at once: opened without blocking
+
+
+def test_check_token_text_is_the_one_token_check_and_never_echoes():
+    from maggot_zenodo.errors import UserError
+    from maggot_zenodo.tokens import check_token_text
+
+    check_token_text("abcDEF123-_.")
+    for bad in ("", "two words", "tab\there", "é-token", "nul\x00x"):
+        with pytest.raises(TokenError) as info:
+            check_token_text(bad, "the token file /etc/t")
+        assert isinstance(info.value, UserError) and isinstance(info.value, ValueError)
+        assert "/etc/t" in info.value.message
+        if bad:
+            assert bad not in info.value.message
