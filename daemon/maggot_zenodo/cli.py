@@ -161,13 +161,18 @@ def _add_validate(sub: Sub) -> None:
             "Check the configuration file (every key, its type and its value) and the\n"
             "environment: storage root, state directory, token source, Maggot definition files.\n"
             "Exit 0 when all is well, 2 with the file, the key and the fix otherwise.\n"
-            "systemctl reload runs it before signalling the daemon.",
+            "systemctl reload runs it (with --config-only) before signalling the daemon.",
         )
     )
     p.add_argument(
         "--online",
         action="store_true",
         help="also ask Zenodo whether it answers and accepts the token (prints its rate limit)",
+    )
+    p.add_argument(
+        "--config-only",
+        action="store_true",
+        help="check the file alone, not the environment (what systemctl reload runs)",
     )
 
 
@@ -383,7 +388,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from maggot_zenodo.commands import validate
 
-    return validate.run(_load(args), online=args.online)
+    return validate.run(_load(args), online=args.online, config_only=args.config_only)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

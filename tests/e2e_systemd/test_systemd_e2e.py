@@ -216,7 +216,7 @@ def test_semaphore_publishes_and_journal_has_fields_not_token(
     assert all(str(e.get("DATASET")) == SAMPLE.name for e in with_dataset)
     code_files = {str(e.get("CODE_FILE", "")) for e in with_dataset}
     assert code_files and not any(f.endswith("/maggot_zenodo/logs.py") for f in code_files)
-    assert any(f.endswith("/maggot_zenodo/runtime/service.py") for f in code_files), code_files
+    assert any(f.endswith("/maggot_zenodo/runtime/engine.py") for f in code_files), code_files
     live = wait_for(
         lambda: (
             re.search(r"\b1 done\b", t := configured.show(UNIT, "StatusText")["StatusText"]) and t

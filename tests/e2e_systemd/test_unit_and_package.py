@@ -71,7 +71,8 @@ def test_unit_has_the_promised_settings() -> None:
     assert s["RestartPreventExitStatus"] == ["2 243"]
     # A reload validates the file before it signals: a bad one fails the reload.
     assert s["ExecReload"] == [
-        "/usr/bin/maggot-zenodo validate --config ${CONFIGURATION_DIRECTORY}/config.yaml",
+        "/usr/bin/maggot-zenodo validate --config-only"
+        " --config ${CONFIGURATION_DIRECTORY}/config.yaml",
         "/bin/kill -HUP $MAINPID",
     ]
     # The watchdog is on, and systemd waits longer at stop than the daemon's own grace period.

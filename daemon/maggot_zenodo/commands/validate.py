@@ -1,4 +1,5 @@
-"""``maggot-zenodo validate [--online]``: is the configuration right, and is the machine ready?
+"""``maggot-zenodo validate [--online | --config-only]``: is the configuration right, and is
+the machine ready?
 
 The configuration was already checked when it was loaded (a bad one exits 2 before this).
 Then the environment (:func:`~maggot_zenodo.publish.environment.check_environment`): every
@@ -68,10 +69,19 @@ def check_online(config: Config, out: TextIO) -> Finding | None:
     return None
 
 
-def run(config: Config, *, online: bool = False, out: TextIO | None = None) -> int:
+def run(
+    config: Config, *, online: bool = False, config_only: bool = False, out: TextIO | None = None
+) -> int:
     """Print every finding; exit 0 (ready), 2 (an error: the daemon would not start) or 1
-    (``--online``: Zenodo does not answer or refuses the token)."""
+    (``--online``: Zenodo does not answer or refuses the token).
+
+    ``config_only`` is what ``systemctl reload`` runs before it signals: the file alone, since
+    systemd hands the credential to the service's main process only, and the environment is
+    the running daemon's."""
     out = out or sys.stdout
+    if config_only:
+        print(f"{config.source or '<config>'}: configuration is valid", file=out)
+        return EXIT_OK
     findings = check_environment(config, storage_fstype(config.storage.root))
     for finding in findings:
         print(f"maggot-zenodo: {finding}", file=sys.stderr if finding.is_error else out)
