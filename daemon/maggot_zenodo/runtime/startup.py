@@ -30,13 +30,28 @@ def token_problem(config: Config) -> str | None:
     return None
 
 
-def refuse_bad_token(config: Config) -> bool:
-    problem = token_problem(config)
-    if problem is None:
-        return False
-    log.error("refusing to start", error=problem)
-    print(f"maggot-zenodo: zenodo.token: {problem}", file=sys.stderr, flush=True)
-    return True
+def refuse_bad_environment(config: Config) -> bool:
+    """The environment check of `validate`, at start: True (after one line per error on
+    stderr and in the log, each naming the key and the fix) when the daemon must not start —
+    storage root missing or read-only, state not writable, token unreadable, a Maggot
+    definition file that does not parse. Warnings are logged and the daemon starts."""
+    from maggot_zenodo.publish.environment import check_environment
+    from maggot_zenodo.watch.fstype import MOUNTINFO, fs_type_for
+
+    try:
+        fstype = fs_type_for(str(Path(config.storage.root).resolve()), MOUNTINFO.read_text())
+    except OSError:
+        fstype = None
+    refused = False
+    for finding in check_environment(config, fstype):
+        line = f"{finding.key}: {finding.message}"
+        if finding.is_error:
+            refused = True
+            log.error(f"refusing to start: {line}", error=finding.message, key=finding.key)
+            print(f"maggot-zenodo: {line}", file=sys.stderr, flush=True)
+        else:
+            log.warning(line, key=finding.key)
+    return refused
 
 
 def acquire(config: Config) -> InstanceLock | None:
