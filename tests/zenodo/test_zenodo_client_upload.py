@@ -11,6 +11,7 @@ import pytest
 from zenodo_client_support import CorruptingRelay, bucket_of, make_client, md5_of
 
 from maggot_zenodo.zenodo.client import ChecksumMismatch, FileChanged, ZenodoClient
+from maggot_zenodo.zenodo.upload import HashingBody
 
 MARKER = b"\x01MARKER-0123456789\x02"
 ALTERED = b"\x01MARKER-9876543210\x02"
@@ -182,3 +183,19 @@ def test_expected_md5_refuses_a_file_that_changed_since_it_was_hashed(
         assert "changed since it was hashed" in str(info.value)
         result = client.upload(bucket, path, "data.bin", expected_md5=md5_of(path))
     assert result.md5 == md5_of(path)
+
+
+@pytest.mark.parametrize("size", [1, 1024 * 1024 - 1, 1024 * 1024, 1024 * 1024 + 1, 9 * 2**20 + 3])
+def test_hashing_body_yields_the_file_and_its_md5(tmp_path: Path, size: int) -> None:
+    """Every block as read, in order, and the md5 of exactly those bytes, however the ring of
+    reused buffers wraps around (each block is copied before the next one is asked for)."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(size))
+    body = HashingBody(path, None)
+    try:
+        sent = b"".join(bytes(block) for block in body)
+        md5 = body.md5
+    finally:
+        body.close()
+    assert sent == path.read_bytes()
+    assert (body.complete, body.sent, md5) == (True, size, md5_of(path))

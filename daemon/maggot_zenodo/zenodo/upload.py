@@ -2,9 +2,9 @@
 
 The body reads the file once, in 1 MiB blocks of a fixed ring of reused buffers, and hands each
 block both to the wire and to a hashing thread (hashlib releases the GIL on large buffers): the
-md5 does not slow the send while a core is free, and memory stays at the ring (8 MiB) whatever
-the file size. The md5 is that of the very bytes sent; it is compared with the checksum Zenodo
-reports, and the file is sent again on a disagreement.
+md5 does not slow the send while a core is free, and memory stays at the ring (at most 8 MiB)
+whatever the file size. The md5 is that of the very bytes sent; it is compared with the checksum
+Zenodo reports, and the file is sent again on a disagreement.
 """
 
 from __future__ import annotations
@@ -60,11 +60,12 @@ class _Hasher:
     use, and memory is the ring whatever the file size.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 0) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(HASH_QUEUE):
-            self._free.put(bytearray(UPLOAD_CHUNK))
+        blocks = -(-size // UPLOAD_CHUNK)  # a small file needs a small ring
+        for _ in range(max(1, min(HASH_QUEUE, blocks))):
+            self._free.put(bytearray(max(1, min(UPLOAD_CHUNK, size))))
         self._queue: queue.Queue[memoryview | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="zenodo-md5", daemon=True)
         self._thread.start()
@@ -121,11 +122,11 @@ class HashingBody:
 
     def __iter__(self) -> Iterator[memoryview]:
         self.start()
-        hasher = self._hasher = _Hasher()
+        hasher = self._hasher = _Hasher(self.size)
         remaining = self.size
         while remaining > 0:
             buffer = hasher.take()
-            n = self._file.readinto(memoryview(buffer)[: min(UPLOAD_CHUNK, remaining)])
+            n = self._file.readinto(memoryview(buffer)[: min(len(buffer), remaining)])
             if not n:
                 raise ShrankWhileReading
             remaining -= n
