@@ -225,3 +225,13 @@ def test_command_line_prints_the_base_url_first(tmp_path: Path):
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_rate_limit_answers_429_without_headers(tmp_path):
+    from dataverse_support import start
+
+    with start(tmp_path, rate_limit="3/min") as dv:
+        codes = [requests.get(f"{dv.api_url}/users/:me", headers=H) for _ in range(4)]
+        assert [r.status_code for r in codes] == [200, 200, 200, 429]
+        assert "Rate limited" in codes[-1].json()["message"]
+        assert not [h for h in codes[-1].headers if h.lower().startswith(("retry", "x-ratelimit"))]

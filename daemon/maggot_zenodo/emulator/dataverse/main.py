@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             schema_dir=getattr(args, "schema_dir", None),
             metadata_languages=languages,
+            rate_limit=getattr(args, "rate_limit", None),
             quiet=args.quiet,
         )
     except (ValueError, OSError) as exc:

@@ -13,6 +13,7 @@ from maggot_zenodo.emulator.dataverse.messages import Timing
 from maggot_zenodo.emulator.dataverse.schema import load_schema
 from maggot_zenodo.emulator.dataverse.server import DataverseServer
 from maggot_zenodo.emulator.dataverse.store import Store
+from maggot_zenodo.emulator.ratelimit import RateLimiter, parse_rate
 
 
 class DataverseHandle:
@@ -66,6 +67,7 @@ def start_dataverse(
     schema_dir: Path | None = None,
     metadata_languages: tuple[str, ...] = (),
     timing: Timing | None = None,
+    rate_limit: str | int | None = None,
     quiet: bool = True,
 ) -> DataverseHandle:
     """Run the server on ``host:port`` (0: a free port) in a daemon thread."""
@@ -77,4 +79,6 @@ def start_dataverse(
         (host, port), api, frozenset(tokens), FaultInjector(parse_spec(faults, seed))
     )
     server.quiet = quiet
+    if rate_limit is not None:
+        server.limiter = RateLimiter(parse_rate(rate_limit))
     return DataverseHandle(server, data)

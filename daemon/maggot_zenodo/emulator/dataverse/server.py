@@ -25,6 +25,7 @@ from maggot_zenodo.emulator.dataverse.messages import Request, Response
 from maggot_zenodo.emulator.dataverse.state import snapshot
 from maggot_zenodo.emulator.dataverse.store import DvError
 from maggot_zenodo.emulator.httpio import BodyReader, BodyTooLarge, DropConnection, IncompleteBody
+from maggot_zenodo.emulator.ratelimit import RateLimiter
 
 _GATEWAY = "<html><head><title>{code} {reason}</title></head><body><h1>{reason}</h1></body></html>"
 _REASONS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Time-out"}
@@ -69,6 +70,9 @@ class DataverseServer(ThreadingHTTPServer):
         self.api, self.tokens, self.faults = api, tokens, faults
         self.counters = Counters()
         self.quiet = True
+        #: None: no limit (Dataverse's default); else N requests a minute per user, over it a
+        #: 429 without any Retry-After or X-RateLimit-* header, as Dataverse answers
+        self.limiter: RateLimiter | None = None
 
     @property
     def base_url(self) -> str:
@@ -83,6 +87,8 @@ class DataverseServer(ThreadingHTTPServer):
         with self.counters.lock:
             self.counters.clear()
         self.faults.clear()
+        if self.limiter is not None:
+            self.limiter.clear()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not self.quiet and not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
@@ -160,6 +166,11 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "slow":
             time.sleep(srv.faults.spec.delay)
         user, bad_key = self._user(params)
+        who = f"user:{user}" if user is not None else f"ip:{self.client_address[0]}"
+        if srv.limiter is not None and not srv.limiter.hit(who).allowed:
+            message = "Command failed: Rate limited due to too many requests."
+            self._send(Response(429, {"status": "ERROR", "message": message}), body)
+            return
         if bad_key:
             self._send(Response(401, {"status": "ERROR", "message": "Bad API key"}), body)
             return
