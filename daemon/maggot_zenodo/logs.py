@@ -93,8 +93,14 @@ def journal_field(key: str) -> str:
 
 
 def name_subject(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: ``subject=X`` turns the message into ``X: message`` (once)."""
+    """structlog processor: ``subject=X`` turns the message into ``X: message`` (once).
+
+    Without ``subject``, a ``dataset`` field is the subject: every line about a dataset names
+    it in the message itself, so ``journalctl -f`` with two workers reads unambiguously."""
     subject = event_dict.pop("subject", None)
+    if not subject:
+        dataset = event_dict.get("dataset")
+        subject = dataset if isinstance(dataset, str) else None
     if subject:
         event = str(event_dict.get("event", ""))
         if not event.startswith(f"{subject}:"):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from service_support import bare_event
 
 
 def _processes_mentioning(text: str) -> list[int]:
@@ -67,9 +68,9 @@ def test_demo_runs_the_daemon_which_publishes_then_stops_with_exit_0(tmp_path):
     draft = out.index(f"2024/SoilMicrobiome2024: draft  {status['deposit_url']}")
     assert publishing < draft < out.index("daemon stopped, exit code 0")
     events = _log_events(run / "daemon.log")
-    names = [e.get("event") for e in events]
+    names = [bare_event(e) for e in events]
     assert names.index("watcher ready") < names.index("publishing") < names.index("stopped")
-    done = [e for e in events if e.get("event") == "dataset done"]
+    done = [e for e in events if bare_event(e) == "dataset done"]
     assert {e.get("dataset") for e in done} >= {"2024/SoilMicrobiome2024", "2024/LeafImaging"}
     # the token stays in its file: not printed, not logged, not on a command line
     token = (run / "token").read_text().strip()

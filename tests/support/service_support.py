@@ -25,6 +25,18 @@ TOKEN = "test-token-service-0123456789"
 SEMAPHORE = "META_datafile_ok.txt"
 
 
+def bare_event(record: dict[str, Any]) -> str:
+    """A log record's message without its subject: a line about a dataset must start with
+    ``<dataset>: `` (logs.name_subject); anything else is returned whole and matches nothing
+    that expects the prefix."""
+    event = str(record.get("event", ""))
+    dataset = record.get("dataset")
+    if isinstance(dataset, str):
+        prefix = f"{dataset}: "
+        return event[len(prefix) :] if event.startswith(prefix) else f"<no subject> {event}"
+    return event
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something true; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -244,7 +256,7 @@ class DaemonProcess:
         return [
             r
             for r in self.records()
-            if r.get("event") == event and all(r.get(k) == v for k, v in fields.items())
+            if bare_event(r) == event and all(r.get(k) == v for k, v in fields.items())
         ]
 
     def wait_log(self, event: str, timeout: float = 20.0, **fields: Any) -> dict[str, Any]:

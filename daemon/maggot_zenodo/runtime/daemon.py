@@ -94,7 +94,9 @@ class Daemon:
         self.watcher.start()
         self._awaiting_ready = True
         self._awaiting_since = time.monotonic()
-        log.info("watching", root=str(st.root), mode=self.watcher.mode)
+        log.info(
+            f"watching {st.root} ({self.watcher.mode})", root=str(st.root), mode=self.watcher.mode
+        )
 
     def starting_text(self) -> str:
         """STATUS while the watcher gets ready (``starting``, or ``reloading`` after SIGHUP)."""
@@ -198,13 +200,13 @@ class Daemon:
         try:
             new = load_config(self.config_path)
         except ConfigError as exc:
-            log.error("configuration reload refused; keeping the running one", error=str(exc))
+            log.error(f"reload refused: {exc}; keeping the running configuration", error=str(exc))
             self.notifier.ready(self.status_text())
             return
         old = self.config
         if new.state != old.state:
             log.warning(
-                "a new state file needs a restart; keeping the current one",
+                f"reload: a new state file needs a restart; keeping {old.state}",
                 state=str(old.state),
                 requested=str(new.state),
             )
@@ -234,7 +236,10 @@ class Daemon:
                 self.watcher.stop()
             runtime.storage_changed()
             self._start_watcher()  # its start-up scan reconciles the new tree
-        log.info("configuration reloaded", changes=",".join(changes) or "none")
+        log.info(
+            f"reload: configuration reloaded ({', '.join(changes) or 'nothing changed'})",
+            changes=",".join(changes) or "none",
+        )
         if not self._awaiting_ready:
             self.notifier.ready(self.status_text())
 
