@@ -39,6 +39,7 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check daemon tests benchmarks
 	$(BIN)/ruff format --check daemon tests benchmarks
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix daemon tests benchmarks
