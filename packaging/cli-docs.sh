@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make the man page (argparse-manpage) and the bash completion (shtab) from cli.build_parser():
+# Make the man page (argparse-manpage) and the bash completion (shtab) from cliparser.build_parser() (re-exported by cli):
 #   cli-docs.sh PYTHON OUTDIR   writes OUTDIR/maggot-zenodo.1.gz and OUTDIR/maggot-zenodo.bash
 # PYTHON must import maggot_zenodo, argparse_manpage and shtab (the `docs` extra).
 set -euo pipefail
