@@ -19,7 +19,7 @@ from maggot_zenodo.logs import get_logger, setup_logging
 from maggot_zenodo.runtime import metrics_export
 from maggot_zenodo.runtime.engine import Runtime
 from maggot_zenodo.runtime.sdnotify import Notifier, watchdog_interval
-from maggot_zenodo.runtime.startup import Held, hold, refuse_bad_token
+from maggot_zenodo.runtime.startup import Held, hold, refuse_bad_environment
 from maggot_zenodo.runtime.supervise import DIED, RESTART, WatcherSupervisor
 from maggot_zenodo.state import spool
 
@@ -240,7 +240,7 @@ class Daemon:
 
     # main ---------------------------------------------------------------------------------
     def run(self) -> int:
-        if refuse_bad_token(self.config):
+        if refuse_bad_environment(self.config):
             return EXIT_USAGE
         held = hold(self.config)
         if held is None:

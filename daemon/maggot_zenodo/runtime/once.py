@@ -7,14 +7,14 @@ from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from maggot_zenodo.logs import get_logger
 from maggot_zenodo.runtime.engine import SKIPPED, Runtime
 from maggot_zenodo.runtime.scan import pending_datasets
-from maggot_zenodo.runtime.startup import hold, refuse_bad_token
+from maggot_zenodo.runtime.startup import hold, refuse_bad_environment
 
 log = get_logger("maggot_zenodo.runtime.once")
 
 
 def run_once(config: Config) -> int:
     """Publish every dataset awaiting processing, then exit: 0 when all succeeded, else 1."""
-    if refuse_bad_token(config):
+    if refuse_bad_environment(config):
         return EXIT_USAGE
     held = hold(config)
     if held is None:
