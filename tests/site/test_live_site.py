@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,6 @@ from typing import Any
 import pytest
 from service_support import (
     Emulator,
-    drop_semaphore,
-    make_dataset,
     run_cli,
     status_file,
     wait_for,
@@ -35,13 +32,16 @@ from site_support import (
     NEW,
     OLD,
     READ_ONLY,
+    REQUESTED,
     TWIN,
     UNREQUESTED,
     UNWRITABLE,
     NobodyDaemon,
     Site,
     build_site,
+    drop_requests,
     maggot_publish,
+    read_only_mount,
     run_as_nobody,
 )
 
@@ -68,17 +68,9 @@ def site(emulator: Emulator) -> Iterator[Site]:
 
 @pytest.fixture
 def read_only(site: Site) -> Iterator[bool]:
-    """READ_ONLY bind-mounted read-only from outside the storage; False if mount is refused."""
-    target = site.folder(READ_ONLY)
-    bound = subprocess.run(["mount", "--bind", str(site.rosource), str(target)], check=False)
-    if bound.returncode != 0:
-        yield False
-        return
-    try:
-        ro = subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], check=False)
-        yield ro.returncode == 0
-    finally:
-        subprocess.run(["umount", str(target)], check=False)
+    """READ_ONLY as a read-only bind mount; False (that part skipped) if mount is refused."""
+    with read_only_mount(site) as done:
+        yield done
 
 
 def by_title(emulator: Emulator) -> dict[str, list[dict[str, Any]]]:
@@ -125,14 +117,8 @@ def test_a_live_site(site: Site, emulator: Emulator, read_only: bool) -> None:
     daemon = NobodyDaemon(site.config, log)
     try:
         daemon.wait_log("watcher ready", timeout=60)
-        for rel in LATE_COPIES:  # new snapshots appear, semaphores included
-            make_dataset(site.storage, rel, semaphore=True)
-        requested = [OLD[0], *NEW, MAGGOT_DRAFT, MAGGOT_PUBLISHED, TWIN, UNWRITABLE]
-        for rel in requested:
-            drop_semaphore(site.folder(rel))
-        if read_only:
-            drop_semaphore(site.rosource)  # through the writable side of the bind mount
-        answered = [r for r in requested if r != UNWRITABLE]
+        drop_requests(site, read_only)
+        answered = [r for r in REQUESTED if r != UNWRITABLE]
         wait_for(
             lambda: all(status_file(site.folder(r)) for r in answered), 120, "every status file"
         )

@@ -7,14 +7,23 @@ from then on every file access is the service user's, as under systemd's ``User=
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service_support import TOKEN, DaemonProcess, base_env, make_dataset, write_config
+from service_support import (
+    TOKEN,
+    DaemonProcess,
+    base_env,
+    drop_semaphore,
+    make_dataset,
+    write_config,
+)
 
 from maggot_zenodo.config import load_config
 from maggot_zenodo.publish.prepare import load_site, prepare
@@ -34,11 +43,11 @@ for name in ("utf-8-sig", "utf-16", "utf-32", "latin-1", "ascii", "cp1252", "idn
     codecs.lookup(name)
 import maggot_zenodo.cli as cli
 os.setgroups([])
-os.setgid(%(id)d)
-os.setuid(%(id)d)
-assert os.geteuid() == %(id)d and os.getegid() == %(id)d and not os.getgroups()
+os.setgid(65534)
+os.setuid(65534)
+assert os.geteuid() == 65534 and os.getegid() == 65534 and not os.getgroups()
 sys.exit(cli.main(sys.argv[1:]))
-""" % {"id": NOBODY}
+"""  # 65534: NOBODY
 
 
 def nobody_command(*args: str) -> list[str]:
@@ -46,35 +55,24 @@ def nobody_command(*args: str) -> list[str]:
     return [sys.executable, "-c", AS_NOBODY, *args]
 
 
-def run_as_nobody(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+def run_as_nobody(
+    *args: str, timeout: float = 180.0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         nobody_command(*args),
         capture_output=True,
         text=True,
-        env=base_env(),
+        env=env or base_env(),
         timeout=timeout,
         check=False,
         cwd="/",
     )
 
 
-def nobody_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    """``maggot-zenodo run`` as ``nobody``, logging JSON lines to ``log`` (opened by root)."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            nobody_command("run", "--config", str(config)),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            env=base_env(),
-            cwd="/",
-        )
-
-
 class NobodyDaemon(DaemonProcess):
     """``maggot-zenodo run`` as ``nobody``; the log helpers of :class:`DaemonProcess`."""
 
-    def __init__(self, config: Path, log: Path) -> None:  # noqa: D107 - same as the parent's
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
@@ -82,7 +80,7 @@ class NobodyDaemon(DaemonProcess):
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=self._log,
-            env=base_env(),
+            env=env or base_env(),
             cwd="/",
         )
 
@@ -169,3 +167,33 @@ def maggot_publish(site: Site, url: str, rel: str, *, publish: bool = False) -> 
         return dep.id
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def read_only_mount(site: Site) -> Iterator[bool]:
+    """READ_ONLY bind-mounted read-only from ``site.rosource`` (whose writable side lets the
+    test drop the semaphore); False when this machine refuses the mount. Always undone."""
+    target = site.folder(READ_ONLY)
+    bound = subprocess.run(["mount", "--bind", str(site.rosource), str(target)], check=False)
+    if bound.returncode != 0:
+        yield False
+        return
+    try:
+        ro = subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], check=False)
+        yield ro.returncode == 0
+    finally:
+        subprocess.run(["umount", str(target)], check=False)
+
+
+#: The datasets whose semaphore is dropped after the daemon started (READ_ONLY's aside).
+REQUESTED = [OLD[0], *NEW, MAGGOT_DRAFT, MAGGOT_PUBLISHED, TWIN, UNWRITABLE]
+
+
+def drop_requests(site: Site, read_only: bool) -> None:
+    """What happens on the site after the start: new snapshots appear, researchers ask."""
+    for rel in LATE_COPIES:
+        make_dataset(site.storage, rel, semaphore=True)
+    for rel in REQUESTED:
+        drop_semaphore(site.folder(rel))
+    if read_only:
+        drop_semaphore(site.rosource)  # through the writable side of the bind mount
