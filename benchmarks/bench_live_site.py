@@ -114,11 +114,11 @@ def main() -> int:
     parser.add_argument("--v010", type=Path, default=Path("/tmp/v010"))
     args = parser.parse_args()
     if os.geteuid() != 0:
-        print("bench_live_site: needs root (the daemons run as nobody)", file=sys.stderr)
-        return 2
+        print("bench_live_site: skipped, needs root (the daemons run as nobody)")
+        return 0  # make bench runs as any user: a skip said plainly, not a failure
     if not (args.v010 / "daemon" / "maggot_zenodo").is_dir():
-        print(f"bench_live_site: no 0.1.0 at {args.v010}: git worktree add {args.v010} 33d21cc")
-        return 2
+        print(f"bench_live_site: skipped, no 0.1.0: git worktree add {args.v010} 33d21cc")
+        return 0
     old_env = base_env(PYTHONPATH=str(args.v010 / "daemon"))
     with tempfile.TemporaryDirectory() as tmp:
         ours = measure("ours", base_env(), Path(tmp) / "ours")
