@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from service_support import (
     Emulator,
+    drop_semaphore,
     run_cli,
     status_file,
     wait_for,
@@ -146,8 +147,23 @@ def test_a_live_site(site: Site, emulator: Emulator, read_only: bool) -> None:
     assert "the journal was lost or deleted" in lost.stdout + lost.stderr
     assert {d["id"]: d["title"] for d in emulator.depositions()} == first
     assert snapshot(site) == files
-    status = run_cli("status", "--json", "--config", str(site.config))
-    assert status.returncode == 0, status.stderr
+    scan = run_cli("scan", "--config", str(site.config))  # every semaphore: the new baseline
+    assert scan.returncode == 0, scan.stderr
+    baselined = {*OLD, *REQUESTED, *([READ_ONLY] if read_only else [])}
+    assert sorted(scan.stdout.splitlines()) == sorted(
+        f"{rel}\tbaselined: already there at the first start; touch the semaphore to publish"
+        for rel in baselined
+    )
+    assert f"nothing pending (0 datasets known, {len(baselined)} baselined)" in scan.stderr
+
+    # a researcher asks again after the loss: the status file's deposition is verified, kept
+    drop_semaphore(site.folder(NEW[0]))
+    again = run_as_nobody("run", "--once", "--config", str(site.config))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {d["id"]: d["title"] for d in emulator.depositions()} == first
+    text = status_file(site.folder(NEW[0]))
+    assert text is not None and text["status"] == "draft", text
+    assert text["deposition_id"] == files[NEW[0]]["deposition_id"]
 
 
 def assert_first_run(
