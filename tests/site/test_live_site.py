@@ -10,6 +10,7 @@ every ``META_zenodo.txt`` says, then restarts, then loses the journal: no new de
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -132,6 +133,7 @@ def test_a_live_site(site: Site, emulator: Emulator, read_only: bool) -> None:
     assert_first_run(site, emulator, records, read_only, ours_draft, ours_published, twins)
     first = {d["id"]: d["title"] for d in emulator.depositions()}
     files = snapshot(site)
+    assert_admin_view(site, files, read_only)
 
     # a second run finds nothing to do
     again = run_as_nobody("run", "--once", "--config", str(site.config))
@@ -139,6 +141,21 @@ def test_a_live_site(site: Site, emulator: Emulator, read_only: bool) -> None:
     assert {d["id"]: d["title"] for d in emulator.depositions()} == first
     assert snapshot(site) == files
     after_journal_loss(site, emulator, first, files, read_only)
+
+
+def assert_admin_view(site: Site, files: dict[str, Any], read_only: bool) -> None:
+    """``status --json``: what the researchers read, and the two folders they cannot."""
+    shown = run_cli("status", "--json", "--config", str(site.config))
+    assert shown.returncode == 0, shown.stderr
+    rows = {r["folder"]: r for r in json.loads(shown.stdout)["datasets"]}
+    assert set(rows) == {*files, UNWRITABLE, *([READ_ONLY] if read_only else [])}
+    for rel, text in files.items():
+        assert rows[rel]["status"] == text["status"], rel
+        assert rows[rel]["deposition_id"] == text.get("deposition_id"), rel
+    why = {UNWRITABLE: "(Permission denied)", READ_ONLY: "(Read-only file system)"}
+    for rel in [UNWRITABLE, *([READ_ONLY] if read_only else [])]:
+        assert rows[rel]["status"] == "failed" and rows[rel]["deposition_id"] is None, rows[rel]
+        assert f"cannot write into this dataset folder {why[rel]}" in rows[rel]["error"]
 
 
 def after_journal_loss(
