@@ -150,10 +150,13 @@ def unwritable_failure(exc: OSError, folder: Path, semaphore: str) -> Failure:
     detail = f"cannot write {STATUS_FILE} in {folder} ({exc.strerror or exc}): " + write_hint(
         exc, folder
     )
+    # The status file cannot carry these words (that is the failure): the journal does, so
+    # `status` tells a read-only mount from a permission problem, each with its own fix.
+    why = f" ({exc.strerror})" if exc.strerror else ""
     return Failure(
-        "maggot-zenodo cannot write into this dataset folder, so it was not sent to Zenodo.",
+        f"maggot-zenodo cannot write into this dataset folder{why}, so it was not sent to Zenodo.",
         "Ask the site administrator to give the maggot-zenodo service write access to the "
-        f"folder, then touch {semaphore} again."
+        f"folder ({write_hint(exc, folder)}), then touch {semaphore} again."
         if permanent
         else "It will be tried again; if it persists, tell the site administrator.",
         retryable=not permanent,

@@ -37,6 +37,7 @@ from maggot_zenodo.publish.explain import (
     problems_failure,
     unwritable_failure,
     vanished_failure,
+    write_hint,
 )
 from maggot_zenodo.publish.markers import MARKER_PREFIX, marker_title
 from maggot_zenodo.publish.prepare import Plan, choose_token, metadata_hash, prepare, relative_key
@@ -363,9 +364,8 @@ class _Run:
         try:
             self._write_status(status, **extra)
         except OSError as exc:
-            self.log.error(
-                f"{self.rel}: cannot write the status file; the service user needs write "
-                "access to the dataset folder (group-writable, setgid)",
+            self.log.error(  # the fix depends on why: a read-only mount is not a permission
+                f"{self.rel}: cannot write the status file: {write_hint(exc, self.folder)}",
                 folder=str(self.folder),
                 error=str(exc),
             )
