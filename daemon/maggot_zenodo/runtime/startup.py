@@ -54,22 +54,6 @@ def refuse_bad_environment(config: Config) -> bool:
     return refused
 
 
-def refuse_bad_environment(config: Config) -> bool:
-    """The environment check of ``validate`` at start (#9): a missing storage root, a read-only
-    one, an unwritable state folder or unparsable definitions stop the start in one line
-    naming the key and the fix, instead of a service that runs green and watches nothing."""
-    if refuse_bad_token(config):
-        return True
-    from maggot_zenodo.publish.environment import check_environment
-
-    errors = [f for f in check_environment(config) if f.is_error and f.key != "zenodo.token"]
-    if not errors:
-        return False
-    log.error("refusing to start", key=errors[0].key, error=errors[0].message)
-    print(f"maggot-zenodo: {errors[0].key}: {errors[0].message}", file=sys.stderr, flush=True)
-    return True
-
-
 def acquire(config: Config) -> InstanceLock | None:
     lock = InstanceLock(config.state)
     try:
