@@ -32,4 +32,4 @@ def samples_dir() -> Path:
 
 
 # Fixtures that start the Zenodo emulator (in-process server on loopback, or a subprocess).
-pytest_plugins = ["fixtures_emulator", "fixtures_dataverse"]
+pytest_plugins = ["testkit.fixtures"]

@@ -6,9 +6,9 @@ import datetime
 import json
 from pathlib import Path
 
-from crosswalk_oracle import zenodo_refusals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testkit.crosswalk_oracle import zenodo_refusals
 
 from maggot_zenodo.convert.crosswalk import convert
 from maggot_zenodo.convert.maggot import load_site, parse_metadata, validate_record

@@ -29,13 +29,13 @@ from e2e_setup import (
     RELEASE,
     SAMPLE,
     STORAGE_GID,
-    TOKEN,
     UNIT,
     emulator_depositions,
     status_file,
     wait_active,
 )
-from nspawn_machine import Machine, boot_blockers, exposure, wait_for
+from nspawn_machine import Machine, boot_blockers, exposure
+from testkit import TOKEN, wait_for
 
 pytestmark = pytest.mark.systemd
 
@@ -223,6 +223,7 @@ def test_semaphore_publishes_and_journal_has_fields_not_token(
         ),
         30,
         "StatusText counting the dataset as done",
+        step=0.1,
     )
     print(f"\nStatusText: {live}")
     assert TOKEN not in configured.journal_text(), "the token is in the journal"

@@ -9,14 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
-    DaemonProcess,
-    Emulator,
-    make_dataset,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import Emulator, wait_for
+from testkit.daemon import DaemonProcess, make_dataset, status_file, write_config
 
 TIMEOUT = 2.0
 EXIT_MARGIN = 1.5  # the watcher's threads, the journal and the interpreter closing
@@ -24,7 +18,7 @@ EXIT_MARGIN = 1.5  # the watcher's threads, the journal and the interpreter clos
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -32,11 +26,11 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
 def test_sigterm_during_a_stuck_upload_exits_within_shutdown_timeout(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url, shutdown_timeout=TIMEOUT)
+    config = write_config(tmp_path, emulator.base_url, shutdown_timeout=TIMEOUT)
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_log("watcher ready")
-        emulator.faults(
+        emulator.set_faults(
             {"rate": 1.0, "kinds": ["slow"], "delay": 60, "methods": ["PUT"], "match": "/files/"}
         )
         folder = make_dataset(tmp_path / "storage", "Stuck", size=2_000_000, semaphore=True)
