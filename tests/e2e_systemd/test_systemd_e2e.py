@@ -37,7 +37,8 @@ from e2e_setup import (
 from nspawn_machine import Machine, boot_blockers, exposure
 from testkit import TOKEN, wait_for
 
-pytestmark = pytest.mark.systemd
+# One worker runs the e2e folder, one test after the other (containers, the .deb build).
+pytestmark = [pytest.mark.systemd, pytest.mark.xdist_group("e2e")]
 
 
 def _enabled() -> str | None:

@@ -46,6 +46,7 @@ def watches_in_use() -> int:
     return total
 
 
+@pytest.mark.serial  # lowers a system-wide inotify limit: nothing else may run meanwhile
 def test_queue_overflow_triggers_a_rescan_and_nothing_is_missed(tmp_path: Path) -> None:
     root = tmp_path / "storage"
     flood = make_dataset(root / "team1" / "flood")
@@ -79,6 +80,7 @@ def test_queue_overflow_triggers_a_rescan_and_nothing_is_missed(tmp_path: Path) 
         watcher.stop()
 
 
+@pytest.mark.serial  # lowers a system-wide inotify limit: nothing else may run meanwhile
 def test_watch_limit_falls_back_to_polling_and_says_so(tmp_path: Path) -> None:
     root = tmp_path / "storage"
     for i in range(80):
