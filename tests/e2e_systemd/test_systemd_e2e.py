@@ -36,6 +36,7 @@ from e2e_setup import (
 )
 from nspawn_machine import Machine, boot_blockers, exposure
 from testkit import TOKEN, wait_for
+from testkit.samples import require_samples
 
 # One worker runs the e2e folder, one test after the other (containers, the .deb build).
 pytestmark = [pytest.mark.systemd, pytest.mark.xdist_group("e2e")]
@@ -182,8 +183,7 @@ def test_start_returns_when_ready_with_live_status(configured: Machine) -> None:
 
 
 def _copy_dataset(storage: Path) -> Path:
-    if not SAMPLE.is_dir():
-        pytest.skip(f"{SAMPLE} is not available")
+    require_samples(SAMPLE)
     folder = storage / SAMPLE.name
     shutil.copytree(SAMPLE, folder)
     for path in [folder, *folder.rglob("*")]:

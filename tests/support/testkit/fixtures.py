@@ -11,6 +11,8 @@
     The CLI emulator as a subprocess (:meth:`Emulator.spawn`), stopped at teardown.
 ``emulator_token``
     :data:`testkit.tokens.TOKEN`.
+``samples_dir``
+    ``../shared/samples``; a skip without them, a failure in CI (:mod:`testkit.samples`).
 ``dv`` / ``dvc``
     A Dataverse emulator on loopback (fast timings) and a client for it.
 """
@@ -25,9 +27,15 @@ import pytest
 
 from maggot_zenodo.dataverse.client import DataverseClient
 from maggot_zenodo.emulator.dataverse.runner import DataverseHandle
+from testkit import samples
 from testkit.dataverse import client, start
 from testkit.emulator import Emulator
 from testkit.tokens import TOKEN
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    return samples.require_samples(samples.SAMPLES)
 
 
 @pytest.fixture
