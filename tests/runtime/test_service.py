@@ -172,7 +172,8 @@ def test_sigterm_during_an_upload_then_restart_completes_without_duplicate(
         folder = make_dataset(root, "Big", size=20_000_000, semaphore=True)
         daemon.wait_log("publishing", dataset="Big")
         wait_for(lambda: emulator.depositions(), 20, "a deposition")
-        time.sleep(0.5)  # the upload is in flight now
+        # The upload is in flight: its body is in and the emulator holds the answer back.
+        wait_for(lambda: emulator.state()["faults"]["injected"].get("slow"), 20, "a held upload")
         started = time.monotonic()
         daemon.signal(signal.SIGTERM)
         code = daemon.proc.wait(30)

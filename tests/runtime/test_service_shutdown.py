@@ -36,7 +36,8 @@ def test_sigterm_during_a_stuck_upload_exits_within_shutdown_timeout(
         folder = make_dataset(tmp_path / "storage", "Stuck", size=2_000_000, semaphore=True)
         daemon.wait_log("publishing", dataset="Stuck")
         wait_for(lambda: emulator.depositions(), 20, "a deposition")
-        time.sleep(0.5)  # the upload is in flight, and will not end by itself for a minute
+        # The upload is in flight: its body is in and the emulator holds the answer back.
+        wait_for(lambda: emulator.state()["faults"]["injected"].get("slow"), 20, "a held upload")
         started = time.monotonic()
         daemon.signal(signal.SIGTERM)
         code = daemon.proc.wait(30)
