@@ -91,7 +91,8 @@ class Emulator:
             return self.handle.state()
         response = self._http.get(self.url("/_emulator/state"), timeout=30)
         response.raise_for_status()
-        return response.json()
+        state: dict[str, Any] = response.json()
+        return state
 
     def depositions(self) -> list[dict[str, Any]]:
         return list(self.state()["depositions"])

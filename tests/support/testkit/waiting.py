@@ -15,7 +15,7 @@ class WaitTimeout(AssertionError, TimeoutError):
 
 
 def wait_for(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     timeout: float = 10.0,
     what: str = "condition",
     *,
@@ -35,5 +35,5 @@ def wait_for(
         if time.monotonic() > deadline:
             if fail:
                 raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what}")
-            return value
+            return value  # type: ignore[return-value]  # the false value was asked for
         time.sleep(step)
