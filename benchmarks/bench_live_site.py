@@ -27,7 +27,6 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
-from service_support import Emulator, base_env
 from site_support import (
     MAGGOT_DRAFT,
     MAGGOT_PUBLISHED,
@@ -40,6 +39,8 @@ from site_support import (
     read_only_mount,
     run_as_nobody,
 )
+from testkit import Emulator
+from testkit.daemon import base_env
 
 QUIET = 4.0  # seconds without a new deposition: the daemon has done what it will do
 BOUND = 180.0  # never wait longer than this for one phase
@@ -73,16 +74,16 @@ def created(emulator: Emulator, known: set[int]) -> Counter[str]:
 
 def measure(name: str, env: dict[str, str], work: Path) -> tuple[int, int, int, bool]:
     """The depositions one version creates: first run, second run, after journal loss."""
-    emulator = Emulator(work / "emulator")
+    emulator = Emulator.spawn(work / "emulator")
     base = Path(tempfile.mkdtemp(prefix=f"maggot-zenodo-bench-{name}-", dir="/tmp"))
     base.chmod(0o755)
     try:
-        site = build_site(base, emulator.url)
+        site = build_site(base, emulator.base_url)
         if name == "0.1.0":
             for_v010(site)
         for rel, publish in ((MAGGOT_DRAFT, False), (MAGGOT_PUBLISHED, True), (TWIN, False)):
-            maggot_publish(site, emulator.url, rel, publish=publish)
-        maggot_publish(site, emulator.url, TWIN)
+            maggot_publish(site, emulator.base_url, rel, publish=publish)
+        maggot_publish(site, emulator.base_url, TWIN)
         before = len(emulator.depositions())
         known = {d["id"] for d in emulator.depositions()}
         with read_only_mount(site) as read_only:

@@ -1,21 +1,21 @@
-"""Shared fixtures: paths to the project and to ../shared samples (read-only, tests only)."""
+"""The suite's root conftest: registers the fixtures of the support package (testkit) and
+keeps the serial tests out of the parallel pass."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import pytest
-from samples_support import require_samples
 
-PROJECT = Path(__file__).resolve().parent.parent
-SHARED = PROJECT.parent / "shared"
-SAMPLES = SHARED / "samples"
+pytest_plugins = ["testkit.fixtures", "pytester"]
 
 
-@pytest.fixture
-def samples_dir() -> Path:
-    return require_samples(SAMPLES)
-
-
-# Fixtures that start the Zenodo emulator (in-process server on loopback, or a subprocess).
-pytest_plugins = ["fixtures_emulator", "fixtures_dataverse"]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A ``serial`` test changes system-wide state: under xdist (``-n``) it would disturb the
+    other worker, so there it is skipped and left to the serial pass of ``make test``."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    skip = pytest.mark.skip(reason="serial: runs in the serial pass (make test: -m serial)")
+    for item in items:
+        if item.get_closest_marker("serial"):
+            item.add_marker(skip)

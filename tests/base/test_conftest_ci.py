@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from samples_support import require_samples
+from testkit import samples
+from testkit.samples import require_samples
 
 
 def test_missing_samples_skip_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,3 +27,15 @@ def test_missing_samples_fail_in_ci(
 def test_present_samples_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
     assert require_samples(tmp_path) == tmp_path
+
+
+def test_a_sample_test_fails_in_ci_and_skips_elsewhere_without_the_samples(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the real fixture and a real pytest session, as CI runs it."""
+    pytester.makepyfile("def test_uses_samples(samples_dir):\n    assert samples_dir.is_dir()\n")
+    monkeypatch.setattr(samples, "SAMPLES", tmp_path / "absent")
+    monkeypatch.setenv("CI", "true")
+    pytester.runpytest_inprocess("-p", "testkit.fixtures").assert_outcomes(errors=1)
+    monkeypatch.delenv("CI")
+    pytester.runpytest_inprocess("-p", "testkit.fixtures").assert_outcomes(skipped=1)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from service_support import bare_event
+from testkit.daemon import bare_event
 
 
 def _processes_mentioning(text: str) -> list[int]:

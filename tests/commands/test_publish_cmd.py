@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from publish_support import (
+from testkit import TOKEN, spawned_emulator
+from testkit.publishing import (
     SEMAPHORE,
-    TOKEN,
-    emulator_fixture,
     make_config,
     make_dataset,
     publisher,
@@ -23,7 +22,7 @@ from publish_support import (
 from maggot_zenodo import logs
 from maggot_zenodo.state.journal import Journal
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -45,13 +44,13 @@ def test_publish_and_status_commands(tmp_path, emulator):
     root = tmp_path / "storage"
     good = make_dataset(root, "good", {"a.csv": "1\n", "b.csv": "2\n"})
     bad = make_dataset(root, "bad", {}, declared=["../escape.csv"])
-    config = make_config(tmp_path, root, emulator.url)
+    config = make_config(tmp_path, root, emulator.base_url)
     cfg = str(write_config_file(tmp_path, config))
 
     ok = _cli("publish", str(good), "--config", cfg)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     [dep] = emulator.depositions()
-    assert ok.stdout.splitlines()[0] == f"draft: {emulator.url}/deposit/{dep['id']}"
+    assert ok.stdout.splitlines()[0] == f"draft: {emulator.base_url}/deposit/{dep['id']}"
     assert "|" not in ok.stderr  # no progress bar when not on a terminal
 
     failed = _cli("publish", str(bad), "--config", cfg)
@@ -81,7 +80,7 @@ def test_publish_and_status_commands(tmp_path, emulator):
 def test_a_group_readable_token_file_is_refused_with_the_fix(tmp_path, emulator):
     root = tmp_path / "storage"
     folder = make_dataset(root, "ds", {"a.csv": "1\n"})
-    config = make_config(tmp_path, root, emulator.url)
+    config = make_config(tmp_path, root, emulator.base_url)
     cfg = str(write_config_file(tmp_path, config))
     (tmp_path / "token").chmod(0o644)
     res = _cli("publish", str(folder), "--config", cfg)
@@ -98,13 +97,13 @@ def test_token_never_in_logs_outcomes_or_errors_under_faults(tmp_path, emulator)
         root = tmp_path / "storage"
         folders = [make_dataset(root, f"d{i}", {"x.csv": f"{i}\n"}) for i in range(3)]
         folders.append(make_dataset(root, "bad", {}, declared=["/etc/passwd"]))
-        config = make_config(tmp_path, root, emulator.url, publish=True)
+        config = make_config(tmp_path, root, emulator.base_url, publish=True)
         journal = Journal(config.state)
         pub = publisher(config, journal)
-        emulator.faults(rate=0.3, kinds=["502", "reset", "after_commit", "429"], seed=5)
+        emulator.set_faults(rate=0.3, kinds=["502", "reset", "after_commit", "429"], seed=5)
         outcomes = [until_ok(pub, f)[0] for f in folders[:3]]
         outcomes.append(pub.publish(folders[3]))
-        emulator.faults(rate=0.0, kinds=[])
+        emulator.set_faults(rate=0.0, kinds=[])
         journal.close()
     finally:
         logs.setup_logging("info", fmt="json", stream=sys.stderr)
@@ -124,7 +123,7 @@ def test_progress_bars_on_a_terminal(tmp_path, emulator):
     emulator.reset()
     root = tmp_path / "storage"
     folder = make_dataset(root, "big", {"big.bin": os.urandom(3_000_000)})
-    cfg = str(write_config_file(tmp_path, make_config(tmp_path, root, emulator.url)))
+    cfg = str(write_config_file(tmp_path, make_config(tmp_path, root, emulator.base_url)))
     import fcntl
     import struct
     import termios

@@ -16,17 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
-    TOKEN,
-    DaemonProcess,
-    Emulator,
-    base_env,
-    make_dataset,
-    run_cli,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import TOKEN, Emulator, wait_for
+from testkit.daemon import DaemonProcess, base_env, make_dataset, run_cli, status_file, write_config
 
 from maggot_zenodo.commands.status import render_table
 from maggot_zenodo.state.journal import Journal
@@ -37,7 +28,7 @@ ACCESS = "permission denied: run as root or as a member of group maggot-zenodo"
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -61,7 +52,7 @@ def _json_status(config: Path) -> dict:
 def test_counts_by_state_come_from_the_journal_and_survive_a_restart(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:

@@ -11,17 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
-    TOKEN,
-    DaemonProcess,
-    Emulator,
-    base_env,
-    make_dataset,
-    run_cli,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import TOKEN, Emulator, wait_for
+from testkit.daemon import DaemonProcess, base_env, make_dataset, run_cli, status_file, write_config
 
 from maggot_zenodo.commands.status_check import lock_holder
 from maggot_zenodo.lock import InstanceLock
@@ -36,7 +27,7 @@ LINE = re.compile(
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator", "--token", TOKEN)
+    emu = Emulator.spawn(tmp_path / "emulator", "--token", TOKEN)
     yield emu
     emu.stop()
 
@@ -65,7 +56,7 @@ def _publish_one(root: Path, name: str, *, broken: bool = False) -> Path:
 def test_a_healthy_site_is_ok_and_failures_warn_then_a_stopped_daemon_is_critical(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
@@ -100,18 +91,20 @@ def test_a_healthy_site_is_ok_and_failures_warn_then_a_stopped_daemon_is_critica
 def test_zenodo_unreachable_or_refusing_the_token_is_critical(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_log("watcher ready")
         code, line = _check(config, env=base_env(ZENODO_TOKEN="not-the-right-token-123456"))
         assert code == 2
-        assert line.startswith(f"MAGGOT-ZENODO CRITICAL - Zenodo {emulator.url} refuses the token")
+        assert line.startswith(
+            f"MAGGOT-ZENODO CRITICAL - Zenodo {emulator.base_url} refuses the token"
+        )
         assert "not-the-right-token-123456" not in line
         emulator.stop()
         code, line = _check(config, "--timeout", "3")
         assert code == 2
-        assert line.startswith(f"MAGGOT-ZENODO CRITICAL - Zenodo {emulator.url} unreachable")
+        assert line.startswith(f"MAGGOT-ZENODO CRITICAL - Zenodo {emulator.base_url} unreachable")
         code, line = _check(config, "--no-zenodo")
         assert code == 0 and "Zenodo" not in line
     finally:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from testkit import TOKEN
 
 from maggot_zenodo.config import parse_config
 from maggot_zenodo.publish.environment import (
@@ -20,8 +21,6 @@ from maggot_zenodo.publish.environment import (
 )
 from maggot_zenodo.state.health import check_state, state_error
 from maggot_zenodo.state.journal import Journal, StateError
-
-TOKEN = "validate-Tok-9f8e7d6c5b4a"
 
 
 def _config(tmp_path: Path, **over):

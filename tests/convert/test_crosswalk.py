@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from crosswalk_oracle import zenodo_refusals
+from testkit.crosswalk_oracle import zenodo_refusals
 
 from maggot_zenodo.convert.crosswalk import Conversion, convert, doi_of, grant_id
 from maggot_zenodo.convert.languages import language_code

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import datetime
 import json
-from pathlib import Path
 
-from crosswalk_oracle import zenodo_refusals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testkit import samples
+from testkit.crosswalk_oracle import zenodo_refusals
 
 from maggot_zenodo.convert.crosswalk import convert
 from maggot_zenodo.convert.maggot import load_site, parse_metadata, validate_record
 from maggot_zenodo.convert.problems import DatasetError
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "maggot-site"
+SITE = samples.SAMPLES / "maggot-site"
 SITES = [load_site(None, None)]
-if SAMPLES.is_dir():
-    SITES.append(load_site(SAMPLES / "conf", SAMPLES / "cvlist"))
+if SITE.is_dir():
+    SITES.append(load_site(SITE / "conf", SITE / "cvlist"))
+elif samples.in_ci():  # the properties must also hold with the real site's vocabularies
+    raise RuntimeError(f"{SITE} is missing in CI: the sample tests must run there")
 
 words = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),

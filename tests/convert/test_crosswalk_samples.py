@@ -6,7 +6,7 @@ import datetime
 from pathlib import Path
 
 import pytest
-from crosswalk_oracle import zenodo_refusals
+from testkit.crosswalk_oracle import zenodo_refusals
 
 from maggot_zenodo.convert.crosswalk import convert
 from maggot_zenodo.convert.maggot import load_site, read_dataset

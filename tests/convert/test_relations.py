@@ -7,7 +7,7 @@ import datetime
 from typing import Any
 
 import pytest
-from crosswalk_oracle import zenodo_refusals
+from testkit.crosswalk_oracle import zenodo_refusals
 
 from maggot_zenodo.convert.crosswalk import Conversion, convert
 from maggot_zenodo.convert.maggot import load_site, parse_definition

@@ -6,7 +6,8 @@ import hashlib
 import time
 
 import pytest
-from dataverse_support import TOKEN, client, minimal_version
+from testkit import TOKEN
+from testkit.dataverse import client, minimal_version
 
 from maggot_zenodo.dataverse.errors import (
     BadApiKey,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dataverse_support import client
+from testkit.dataverse import client
 
 from maggot_zenodo.config import ConfigError, parse_config
 from maggot_zenodo.dataverse.checks import check_online

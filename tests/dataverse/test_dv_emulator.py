@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import requests
-from dataverse_support import OTHER_TOKEN, TOKEN, field, minimal_version
+from testkit import OTHER_TOKEN, TOKEN
+from testkit.dataverse import field, minimal_version
 
 H = {"X-Dataverse-key": TOKEN}
 
@@ -103,7 +104,7 @@ def test_add_ingests_csv_unless_told_and_renames_duplicates(dv):
 def test_publish_is_asynchronous_and_follows_version_rules(tmp_path):
     from dataclasses import replace
 
-    from dataverse_support import FAST, start
+    from testkit.dataverse import FAST, start
 
     with start(tmp_path, timing=replace(FAST, finalize=2.0)) as dv:
         ds_id = _create(dv).json()["data"]["id"]
@@ -170,7 +171,7 @@ def test_faults_state_and_reset_control_endpoints(dv):
 
 
 def test_schema_dir_replaces_the_stock_description(tmp_path):
-    from dataverse_support import start
+    from testkit.dataverse import start
 
     saved = tmp_path / "saved"
     saved.mkdir()
@@ -228,7 +229,7 @@ def test_command_line_prints_the_base_url_first(tmp_path: Path):
 
 
 def test_rate_limit_answers_429_without_headers(tmp_path):
-    from dataverse_support import start
+    from testkit.dataverse import start
 
     with start(tmp_path, rate_limit="3/min") as dv:
         codes = [requests.get(f"{dv.api_url}/users/:me", headers=H) for _ in range(4)]

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from dataverse_support import factory, folders, make_site
+from testkit.dataverse import factory, folders, make_site
 
 from maggot_zenodo.emulator.dataverse.faults import KINDS
 from maggot_zenodo.publish.dataverse_workflow import deposit_dataverse

@@ -6,7 +6,7 @@ import json
 import os
 
 import yaml
-from dataverse_support import factory, folders, make_site
+from testkit.dataverse import factory, folders, make_site
 
 from maggot_zenodo.constants import DATAVERSE_STATUS_FILE
 from maggot_zenodo.publish.dataverse_workflow import deposit_dataverse

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from dataverse_support import factory, folders, make_site
+from testkit.dataverse import factory, folders, make_site
 
 from maggot_zenodo.publish.dataverse_workflow import deposit_dataverse
 from maggot_zenodo.state.journal import Journal

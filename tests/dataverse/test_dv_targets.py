@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dataverse_support import factory, folders, make_site
+from testkit.dataverse import factory, folders, make_site
 
 from maggot_zenodo.config import parse_config
 from maggot_zenodo.publish.targets import combined, publish_all

@@ -6,7 +6,8 @@ import time
 
 import pytest
 import yaml
-from dataverse_support import TOKEN, factory, folders, make_site
+from testkit import TOKEN
+from testkit.dataverse import factory, folders, make_site
 
 from maggot_zenodo.constants import DATAVERSE_STATUS_FILE
 from maggot_zenodo.publish.dataverse_workflow import deposit_dataverse
@@ -121,7 +122,7 @@ def test_a_contact_without_email_fails_alone_with_a_message(site, dv):
 
 
 def test_adopts_the_dataset_maggots_web_page_made(site, dv, dvc):
-    from dataverse_support import field, minimal_version
+    from testkit.dataverse import field, minimal_version
 
     config, journal = site
     version = minimal_version(title="made by Maggot")
@@ -216,7 +217,7 @@ def test_check_uses_the_blocks_a_deposit_cached(site, dv):
 
 
 def test_a_revoked_token_fails_retryably_in_dataverse_words(tmp_path, samples_dir, dv):
-    from dataverse_support import OTHER_TOKEN
+    from testkit import OTHER_TOKEN
 
     config = make_site(tmp_path, samples_dir, dv)
     journal = Journal(config.state)

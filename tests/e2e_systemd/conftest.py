@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_setup import DROPINS, PROJECT, RELEASE, STORAGE_GID, TOKEN, UNIT
+from e2e_setup import DROPINS, PROJECT, RELEASE, STORAGE_GID, UNIT
 from nspawn_machine import Machine, MachineError
+from testkit import TOKEN
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import urllib.request
 from pathlib import Path
 
 import yaml
-from nspawn_machine import Machine, wait_for
+from nspawn_machine import Machine
+from testkit import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
 SAMPLE = PROJECT.parent / "shared" / "samples" / "storage" / "frim1"
 UNIT = "maggot-zenodo.service"
 DROPINS = "/etc/systemd/system/maggot-zenodo.service.d"
 STORAGE_GID = 2500  # the storage's group, "maggot", the same number on the host and inside
-TOKEN = "e2e-" + secrets.token_hex(20)
 MAX_EXPOSURE = 2.0
 RELEASE = os.environ.get("MAGGOT_E2E_RELEASE", "trixie")
 

@@ -14,9 +14,11 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
+
+from testkit import wait_for
 
 T = TypeVar("T")
 MACHINES = Path("/run/systemd/machines")
@@ -25,18 +27,6 @@ CLEAN_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 class MachineError(RuntimeError):
     """The container could not be booted or a command in it failed."""
-
-
-def wait_for(probe: Callable[[], T | None], timeout: float, what: str, step: float = 0.1) -> T:
-    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(step)
 
 
 def boot_blockers() -> str | None:
@@ -71,7 +61,7 @@ class Machine:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.leader = wait_for(self._find_leader, 30, "systemd to start in the container")
+        self.leader = wait_for(self._find_leader, 30, "systemd to start in the container", step=0.1)
         MACHINES.mkdir(parents=True, exist_ok=True)
         (MACHINES / self.name).write_text(
             f"NAME={self.name}\nLEADER={self.leader}\nCLASS=container\n", encoding="utf-8"

@@ -29,15 +29,17 @@ from e2e_setup import (
     RELEASE,
     SAMPLE,
     STORAGE_GID,
-    TOKEN,
     UNIT,
     emulator_depositions,
     status_file,
     wait_active,
 )
-from nspawn_machine import Machine, boot_blockers, exposure, wait_for
+from nspawn_machine import Machine, boot_blockers, exposure
+from testkit import TOKEN, wait_for
+from testkit.samples import require_samples
 
-pytestmark = pytest.mark.systemd
+# One worker runs the e2e folder, one test after the other (containers, the .deb build).
+pytestmark = [pytest.mark.systemd, pytest.mark.xdist_group("e2e")]
 
 
 def _enabled() -> str | None:
@@ -181,8 +183,7 @@ def test_start_returns_when_ready_with_live_status(configured: Machine) -> None:
 
 
 def _copy_dataset(storage: Path) -> Path:
-    if not SAMPLE.is_dir():
-        pytest.skip(f"{SAMPLE} is not available")
+    require_samples(SAMPLE)
     folder = storage / SAMPLE.name
     shutil.copytree(SAMPLE, folder)
     for path in [folder, *folder.rglob("*")]:
@@ -223,6 +224,7 @@ def test_semaphore_publishes_and_journal_has_fields_not_token(
         ),
         30,
         "StatusText counting the dataset as done",
+        step=0.1,
     )
     print(f"\nStatusText: {live}")
     assert TOKEN not in configured.journal_text(), "the token is in the journal"

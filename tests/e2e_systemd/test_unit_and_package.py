@@ -22,6 +22,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 UNIT = PROJECT / "systemd" / "maggot-zenodo.service"
 EXAMPLE = PROJECT / "etc" / "config.example.yaml"
 MAX_EXPOSURE = 2.0
+# One worker runs the e2e folder, one test after the other (containers, the .deb build).
+pytestmark = pytest.mark.xdist_group("e2e")
 
 needs_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from emulator_support import DEP, Client, md5hex, valid_metadata
+from testkit.emulator_http import DEP, Client, md5hex, valid_metadata
 
 DEPOSITION_KEYS = {
     "created",

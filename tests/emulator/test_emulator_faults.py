@@ -6,7 +6,7 @@ import time
 
 import pytest
 import requests
-from emulator_support import DEP, Client, valid_metadata
+from testkit.emulator_http import DEP, Client, valid_metadata
 
 from maggot_zenodo.emulator.faults import (
     CLASSIC,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from emulator_support import DEP, Client
+from testkit.emulator_http import DEP, Client
 
 from maggot_zenodo.emulator.ratelimit import RateLimiter, parse_rate
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from emulator_support import DEP, Client, md5hex, valid_metadata
-from fixtures_emulator import spawn_emulator_process
+from testkit import Emulator
+from testkit.emulator_http import DEP, Client, md5hex, valid_metadata
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -34,7 +34,7 @@ def test_first_line_is_the_base_url(emulator_process):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_stop_it_cleanly(tmp_path, sig):
-    proc = spawn_emulator_process(tmp_path / "data")
+    proc = Emulator.spawn(tmp_path / "data")
     Client(proc.base_url).get(DEP)  # an open keep-alive connection must not block the stop
     proc.proc.send_signal(sig)
     assert proc.proc.wait(timeout=10) == 0
@@ -62,7 +62,7 @@ def test_default_data_folder_is_a_removed_temp_dir():
 
 def test_state_survives_a_restart(tmp_path):
     data = tmp_path / "data"
-    first = spawn_emulator_process(data)
+    first = Emulator.spawn(data)
     try:
         client = Client(first.base_url)
         published = client.published({"a.csv": b"1,2\n"})
@@ -72,7 +72,7 @@ def test_state_survives_a_restart(tmp_path):
         client.delete(f"{DEP}/{gone['id']}")
     finally:
         assert first.stop() == 0
-    second = spawn_emulator_process(data)
+    second = Emulator.spawn(data)
     try:
         client = Client(second.base_url)
         got = client.get(f"{DEP}/{published['id']}").json()
@@ -89,7 +89,7 @@ def test_state_survives_a_restart(tmp_path):
 
 
 def test_options_tokens_rate_limit_faults_limits(tmp_path):
-    proc = spawn_emulator_process(
+    proc = Emulator.spawn(
         tmp_path / "d",
         "--token", "good",
         "--rate-limit", "3/min",
@@ -124,7 +124,7 @@ def test_bad_faults_option_exits_2(tmp_path):
 
 def test_request_log_never_shows_the_token(tmp_path):
     secret = "s3cr3t-token-value"
-    proc = spawn_emulator_process(tmp_path / "d", quiet=False)
+    proc = Emulator.spawn(tmp_path / "d", quiet=False)
     try:
         client = Client(proc.base_url, token=secret)
         client.post(DEP, json={"metadata": {"title": "x"}})
@@ -143,7 +143,7 @@ def test_request_log_never_shows_the_token(tmp_path):
 def test_large_streamed_upload_keeps_memory_low(tmp_path):
     """256 MiB sent chunked from a generator: correct md5, and the server's peak RSS does not
     grow with the body (it reads and writes 1 MiB at a time)."""
-    proc = spawn_emulator_process(tmp_path / "d")
+    proc = Emulator.spawn(tmp_path / "d")
     try:
         client = Client(proc.base_url)
         dep = client.create()

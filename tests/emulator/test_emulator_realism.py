@@ -8,7 +8,7 @@ import time
 
 import pytest
 import requests
-from emulator_support import DEP, Client, md5hex, valid_metadata
+from testkit.emulator_http import DEP, Client, md5hex, valid_metadata
 
 
 @pytest.fixture

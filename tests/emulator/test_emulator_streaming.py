@@ -12,7 +12,8 @@ from email.message import Message
 from urllib.parse import urlsplit
 
 import pytest
-from emulator_support import DEFAULT_TOKEN, DEP, Client, md5hex
+from testkit import TOKEN
+from testkit.emulator_http import DEP, Client, md5hex
 
 from maggot_zenodo.emulator.httpio import BodyReader, IncompleteBody, iter_multipart
 
@@ -35,7 +36,7 @@ def test_client_disconnect_mid_upload_keeps_previous_version(emulator):
     assert client.upload(dep, "k.bin", b"previous").status_code == 201
     path = urlsplit(dep["links"]["bucket"]).path + "/k.bin"
     head = (
-        f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {DEFAULT_TOKEN}\r\n"
+        f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
         "Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n"
     )
     answer = raw_request(emulator.base_url, head, b"partial" * 10)

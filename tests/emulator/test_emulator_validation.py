@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from emulator_support import DEP, Client, valid_metadata
+from testkit.emulator_http import DEP, Client, valid_metadata
 
 from maggot_zenodo.emulator import validation
 from maggot_zenodo.emulator.vocabularies import LANGUAGES, LICENSES

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from emulator_support import DEP, Client
+from testkit.emulator_http import DEP, Client
 
 TALLY = {"match": 0, "total": 0}
 

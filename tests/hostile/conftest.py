@@ -8,17 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from publish_support import Emulator, emulator_fixture, make_config, publisher
+from testkit import Emulator, spawned_emulator
+from testkit.publishing import make_config, publisher
 
 from maggot_zenodo.state.journal import Journal
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 
 @pytest.fixture
 def emu(emulator: Emulator) -> Emulator:
     emulator.reset()
-    emulator.faults(rate=0)
+    emulator.set_faults(rate=0)
     return emulator
 
 
@@ -28,7 +29,7 @@ class Site:
     def __init__(self, tmp_path: Path, emu: Emulator, **zenodo: Any) -> None:
         self.root = tmp_path / "storage"
         self.root.mkdir(exist_ok=True)
-        self.config = make_config(tmp_path, self.root, emu.url, **zenodo)
+        self.config = make_config(tmp_path, self.root, emu.base_url, **zenodo)
         self.journal = Journal(self.config.state)
         self.pub = publisher(self.config, self.journal)
 

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 
-from publish_support import make_dataset
+from testkit.publishing import make_dataset
 
 
 def test_a_folder_named_like_the_status_file_is_a_final_failure_with_the_right_hint(site, emu):
@@ -34,12 +34,12 @@ def test_a_folder_renamed_during_its_first_upload_keeps_one_deposition(site, emu
     # 0.1.0: a second deposition, and "internal error (FileNotFoundError)" for the old row
     folder = make_dataset(site.root, "moving", {f"f{i}.csv": "x" * 1000 for i in range(6)})
     renamed = site.root / "moved"
-    emu.faults(rate=1, kinds=["slow"], delay=0.3, methods=["PUT"], match="/files/")
+    emu.set_faults(rate=1, kinds=["slow"], delay=0.3, methods=["PUT"], match="/files/")
     mover = threading.Thread(target=_rename_once_the_id_is_known, args=(folder, renamed))
     mover.start()
     first = site.pub.publish(folder)
     mover.join(30)
-    emu.faults(rate=0)
+    emu.set_faults(rate=0)
     assert not folder.exists() and renamed.is_dir()
     assert first.status == "failed" and "disappeared" in first.error, first
     assert "internal error" not in first.error

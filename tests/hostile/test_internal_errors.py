@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from publish_support import make_config, make_dataset, publisher
+from testkit.publishing import make_config, make_dataset, publisher
 
 from maggot_zenodo.publish.workflow import MAX_INTERNAL_ERRORS
 from maggot_zenodo.state.journal import Journal
@@ -17,7 +17,7 @@ def test_an_internal_error_is_retried_then_given_up(tmp_path, emu):
     # (the token only ever goes to the configured origin).
     root = tmp_path / "storage"
     root.mkdir()
-    config = make_config(tmp_path, root, emu.url.replace("127.0.0.1", "localhost"))
+    config = make_config(tmp_path, root, emu.base_url.replace("127.0.0.1", "localhost"))
     folder = make_dataset(root, "ds", {"a.csv": "1\n"})
     journal = Journal(config.state)
     try:

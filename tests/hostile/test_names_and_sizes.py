@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from publish_support import make_dataset
+from testkit.publishing import make_dataset
 
 from maggot_zenodo.state import statusfile
 

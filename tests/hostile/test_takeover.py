@@ -8,7 +8,8 @@ import pwd
 from pathlib import Path
 
 import pytest
-from publish_support import TOKEN, make_dataset, publisher, token_file
+from testkit import TOKEN
+from testkit.publishing import make_dataset, publisher, token_file
 
 from maggot_zenodo.config import parse_config
 from maggot_zenodo.state.journal import Journal
@@ -48,7 +49,7 @@ def _chown_tree(folder: Path, user: str) -> None:
 @needs_root
 def test_a_hardlinked_semaphore_is_refused(tmp_path, emu):
     # 0.1.0: A hard-links a file B owns as the semaphore; A's dataset goes to B's account
-    root, config = _owners_site(tmp_path, emu.url)
+    root, config = _owners_site(tmp_path, emu.base_url)
     theirs = root / "b-file.txt"
     theirs.write_text("")
     os.chown(theirs, _uid(B), -1)
@@ -66,7 +67,7 @@ def test_a_hardlinked_semaphore_is_refused(tmp_path, emu):
 
 @needs_root
 def test_a_semaphore_owned_by_another_than_the_metadata_is_refused(tmp_path, emu):
-    root, config = _owners_site(tmp_path, emu.url)
+    root, config = _owners_site(tmp_path, emu.base_url)
     folder = make_dataset(root, "a-data", {"a.csv": "1\n"})
     _chown_tree(folder, A)
     os.chown(folder / "META_datafile_ok.txt", _uid(B), -1)  # B dropped it in A's folder

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from publish_support import (
+from testkit import spawned_emulator
+from testkit.publishing import (
     direct_client,
-    emulator_fixture,
     make_config,
     make_dataset,
     publisher,
@@ -20,7 +20,7 @@ from publish_support import (
 from maggot_zenodo.publish.prepare import load_site, prepare
 from maggot_zenodo.state.journal import Journal
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def emu(emulator):
 def env(tmp_path, emu):
     root = tmp_path / "storage"
     root.mkdir()
-    config = make_config(tmp_path, root, emu.url)
+    config = make_config(tmp_path, root, emu.base_url)
     journal = Journal(config.state)
     yield root, config, journal
     journal.close()
@@ -92,7 +92,7 @@ def test_other_creators_or_another_datasets_record_are_not_adopted(env, emu):
 def test_adopt_never_creates(env, emu, tmp_path):
     root, config, _journal = env
     (tmp_path / "n").mkdir()
-    never = make_config(tmp_path / "n", root, emu.url, adopt="never")
+    never = make_config(tmp_path / "n", root, emu.base_url, adopt="never")
     folder = make_dataset(root, "ds", {"a.csv": "1\n"})
     theirs = _maggot_made(config, folder)
     journal = Journal(never.state)
@@ -138,7 +138,7 @@ def test_a_lost_journal_and_status_file_republish_nothing(env, emu, tmp_path):
     root, _config, _journal = env
     folder = make_dataset(root, "ds", {"a.csv": "1\n"})
     (tmp_path / "p").mkdir()
-    published = make_config(tmp_path / "p", root, emu.url, publish=True)
+    published = make_config(tmp_path / "p", root, emu.base_url, publish=True)
     first_journal = Journal(published.state)
     try:
         first = publisher(published, first_journal).publish(folder)

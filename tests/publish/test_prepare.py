@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from publish_support import make_config, make_dataset
+from testkit.publishing import make_config, make_dataset
 
 from maggot_zenodo.commands import check as checkcmd
 from maggot_zenodo.publish.explain import Failure

@@ -8,11 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from publish_support import (
+from testkit import spawned_emulator
+from testkit.publishing import (
     SEMAPHORE,
     copy_samples,
     direct_client,
-    emulator_fixture,
     expected_files,
     held_files,
     make_config,
@@ -27,7 +27,7 @@ from maggot_zenodo.semaphore import semaphore_fingerprint
 from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.journal import Journal
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def _setup(tmp_path, root, emu, **zenodo):
-    config = make_config(tmp_path, root, emu.url, **zenodo)
+    config = make_config(tmp_path, root, emu.base_url, **zenodo)
     journal = Journal(config.state)
     return config, journal, publisher(config, journal)
 
@@ -147,7 +147,7 @@ def test_published_on_zenodo_by_the_researcher_then_changed(tmp_path, emu, root)
     folder = make_dataset(root, "byhand", {"d.csv": "1\n"})
     _config, _journal, pub = _setup(tmp_path, root, emu)
     out = pub.publish(folder)
-    client = direct_client(emu.url)
+    client = direct_client(emu.base_url)
     client.publish(out.deposition_id)
     (folder / SEMAPHORE).touch()
     again = pub.publish(folder)
@@ -164,7 +164,7 @@ def test_deleted_deposition_is_created_anew_and_inprogress_is_left_alone(tmp_pat
     folder = make_dataset(root, "gone", {"d.csv": "1\n"})
     _config, journal, pub = _setup(tmp_path, root, emu)
     out = pub.publish(folder)
-    client = direct_client(emu.url)
+    client = direct_client(emu.base_url)
     client.delete(out.deposition_id)
     (folder / SEMAPHORE).touch()
     out2 = pub.publish(folder)
@@ -191,7 +191,7 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(tmp_path, emu, r
     row = journal.dataset(config.zenodo.url, "site", "lost", str(folder))
     marker = f"{MARKER_PREFIX}{uuid.uuid4()}"
     journal.add_marker(row.id, marker)
-    client = direct_client(emu.url)
+    client = direct_client(emu.base_url)
     created = client.create({"notes": marker, "upload_type": "dataset"})
     client.close()
     out = pub.publish(folder)
@@ -203,9 +203,9 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(tmp_path, emu, r
 def test_after_commit_on_every_create_still_one_deposition(tmp_path, emu, root):
     folder = make_dataset(root, "ac", {"d.csv": "1\n"})
     _config, _journal, pub = _setup(tmp_path, root, emu)
-    emu.faults(rate=1.0, kinds=["after_commit"], methods=["POST"], match="/deposit/depositions")
+    emu.set_faults(rate=1.0, kinds=["after_commit"], methods=["POST"], match="/deposit/depositions")
     out = pub.publish(folder)
-    emu.faults(rate=0.0, kinds=[])
+    emu.set_faults(rate=0.0, kinds=[])
     assert out.status == "draft", out
     assert len(emu.depositions()) == 1
     assert held_files(emu.depositions()[0]) == expected_files(folder, ["d.csv"])
@@ -217,10 +217,10 @@ def test_every_fault_kind_at_20_percent_still_exactly_once(tmp_path, emu, root, 
         f"f{i}": make_dataset(root, f"f{i}", {f"d{j}.bin": bytes([i, j]) * 5000 for j in range(3)})
         for i in range(6)
     }
-    config = make_config(tmp_path, root, emu.url, publish=True)
+    config = make_config(tmp_path, root, emu.base_url, publish=True)
     journal = Journal(config.state)
     pub = publisher(config, journal)
-    emu.faults(
+    emu.set_faults(
         rate=0.2,
         kinds=["500", "502", "503", "504", "429", "reset", "reset_mid_upload", "slow",
                "after_commit"],
@@ -228,7 +228,7 @@ def test_every_fault_kind_at_20_percent_still_exactly_once(tmp_path, emu, root, 
         delay=[0.01, 0.05],
     )  # fmt: skip
     outcomes = {name: until_ok(pub, folder)[0] for name, folder in datasets.items()}
-    emu.faults(rate=0.0, kinds=[])
+    emu.set_faults(rate=0.0, kinds=[])
     state = emu.state()
     assert state["faults"]["total"] >= 3
     deps = state["depositions"]
@@ -309,7 +309,7 @@ def test_stop_event_checkpoints_with_a_retryable_outcome(tmp_path, emu, root):
     import threading
 
     folder = make_dataset(root, "stop", {"d.csv": "1\n"})
-    config = make_config(tmp_path, root, emu.url)
+    config = make_config(tmp_path, root, emu.base_url)
     journal = Journal(config.state)
     stop = threading.Event()
     stop.set()

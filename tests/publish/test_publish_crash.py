@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from publish_support import (
-    emulator_fixture,
+from testkit import spawned_emulator
+from testkit.publishing import (
     expected_files,
     held_files,
     make_config,
@@ -28,7 +28,7 @@ from publish_support import (
 from maggot_zenodo.publish.workflow import MARKER_PREFIX
 from maggot_zenodo.state.journal import Journal
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 CRASH_RC = 9
 WRAPPER = """
@@ -85,7 +85,7 @@ def _deps_of(emu, name: str) -> list[dict]:
 def test_a_crash_after_every_journal_commit_leaves_one_deposition(tmp_path, emulator):
     emulator.reset()
     root = tmp_path / "storage"
-    config = make_config(tmp_path, root, emulator.url, publish=True)
+    config = make_config(tmp_path, root, emulator.base_url, publish=True)
     config_file = write_config_file(tmp_path, config)
     # how many commits a first publication makes (with 2 files, published)
     ref = make_dataset(root, "crash000", FILES)
@@ -127,17 +127,17 @@ def test_lost_create_answer_then_outage_during_adoption(tmp_path, emulator):
     emulator.reset()
     root = tmp_path / "storage"
     folder = make_dataset(root, "lostanswer", FILES)
-    config = make_config(tmp_path, root, emulator.url)
+    config = make_config(tmp_path, root, emulator.base_url)
     config_file = write_config_file(tmp_path, config)
     # run 1: the POST takes effect, its answer is a 502; the process then dies
-    emulator.faults(
+    emulator.set_faults(
         rate=1.0, kinds=["after_commit"], methods=["POST"], match="/deposit/depositions", count=1
     )
     died = _child(tmp_path, config_file, folder, "step:create:error")
     assert died.returncode == CRASH_RC, died.stdout + died.stderr
     [created] = emulator.depositions()
     # run 2: the search lists it, but fetching it fails (Zenodo unavailable)
-    emulator.faults(rate=1.0, kinds=["503"], methods=["GET"], match="/deposit/depositions/")
+    emulator.set_faults(rate=1.0, kinds=["503"], methods=["GET"], match="/deposit/depositions/")
     journal = Journal(config.state)
     try:
         pub = publisher(config, journal)
@@ -146,7 +146,7 @@ def test_lost_create_answer_then_outage_during_adoption(tmp_path, emulator):
         [row] = journal.rows()
         assert row.deposition_id == created["id"]  # recorded before the failing GET
         # run 3: Zenodo is back
-        emulator.faults(rate=0.0)
+        emulator.set_faults(rate=0.0)
         out = pub.publish(folder)
         assert out.status == "draft" and out.deposition_id == created["id"], out
         [dep] = emulator.depositions()
@@ -160,11 +160,11 @@ def test_a_rejected_metadata_put_leaves_a_recognisable_title(tmp_path, emulator)
     emulator.reset()
     root = tmp_path / "storage"
     folder = make_dataset(root, "titled", FILES)
-    config = make_config(tmp_path, root, emulator.url)
+    config = make_config(tmp_path, root, emulator.base_url)
     journal = Journal(config.state)
     try:
         pub = publisher(config, journal)
-        emulator.faults(rate=1.0, kinds=["500"], methods=["PUT"], match="/deposit/depositions/")
+        emulator.set_faults(rate=1.0, kinds=["500"], methods=["PUT"], match="/deposit/depositions/")
         out = pub.publish(folder)
         assert out.status == "failed" and out.retryable, out
         [draft] = emulator.depositions()
@@ -172,7 +172,7 @@ def test_a_rejected_metadata_put_leaves_a_recognisable_title(tmp_path, emulator)
         assert title.startswith("titled") and title.endswith("]"), title
         assert " [maggot-zenodo " in title
         assert str(draft["metadata"]["notes"]).startswith(MARKER_PREFIX)
-        emulator.faults(rate=0.0)
+        emulator.set_faults(rate=0.0)
         out = pub.publish(folder)
         assert out.status == "draft" and out.deposition_id == draft["id"], out
         [dep] = emulator.depositions()

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from publish_support import (
+from testkit import spawned_emulator
+from testkit.publishing import (
     SEMAPHORE,
-    emulator_fixture,
     expected_files,
     held_files,
     make_config,
@@ -21,7 +21,7 @@ from publish_support import (
     write_config_file,
 )
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 FILES = [f"part{i:02d}.bin" for i in range(12)]
 
@@ -53,10 +53,10 @@ def test_sigkill_at_random_points_then_resume(tmp_path, emulator, publish, seed)
     rng = random.Random(seed)
     root = tmp_path / "storage"
     folder = make_dataset(root, "killme", {f: os.urandom(100_000) for f in FILES})
-    config = make_config(tmp_path, root, emulator.url, publish=publish)
+    config = make_config(tmp_path, root, emulator.base_url, publish=publish)
     config_file = write_config_file(tmp_path, config)
     # slow answers spread each run over a second or so, so kills land in every step
-    emulator.faults(rate=1.0, kinds=["slow"], delay=[0.03, 0.1], seed=seed)
+    emulator.set_faults(rate=1.0, kinds=["slow"], delay=[0.03, 0.1], seed=seed)
     kills = 0
     for _ in range(20):
         if not publish:  # the data change between attempts, too
@@ -73,7 +73,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path, emulator, publish, seed)
         proc.wait(timeout=30)
         if proc.stdout:
             proc.stdout.close()
-    emulator.faults(rate=0.0, kinds=[])
+    emulator.set_faults(rate=0.0, kinds=[])
     assert kills >= (6 if not publish else 3), "the kills must land mid-run"
     out = _finish(config_file, folder)
     deps = emulator.depositions()

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 import yaml
-from publish_support import (
-    emulator_fixture,
+from testkit import spawned_emulator
+from testkit.publishing import (
     expected_files,
     held_files,
     make_config,
@@ -24,7 +24,7 @@ from maggot_zenodo.config import parse_config
 from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.journal import Journal
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 FILES = {"a.csv": "x\n1\n", "sub/b.csv": "y\n2\n"}
 
@@ -39,7 +39,7 @@ def emu(emulator):
 def env(tmp_path, emu):
     root = tmp_path / "storage"
     root.mkdir()
-    config = make_config(tmp_path, root, emu.url)
+    config = make_config(tmp_path, root, emu.base_url)
     journal = Journal(config.state)
     yield root, config, journal, publisher(config, journal)
     journal.close()
@@ -181,7 +181,7 @@ def test_the_status_file_reads_plainly_and_names_the_sites_semaphore(tmp_path, e
     (folder / "META_datafile_ok.txt").rename(folder / "GO.txt")
     data = {
         "storage": {"root": str(root), "settle": 0, "semaphore": "GO.txt"},
-        "zenodo": {"url": emu.url, "token": {"file": str(token_file(tmp_path))}},
+        "zenodo": {"url": emu.base_url, "token": {"file": str(token_file(tmp_path))}},
         "state": str(tmp_path / "state" / "state.db"),
     }
     config = parse_config(data, base_dir=tmp_path)

@@ -8,17 +8,18 @@ import json
 
 import pytest
 import yaml
-from publish_support import emulator_fixture, make_config, make_dataset, publisher
+from testkit import spawned_emulator
+from testkit.publishing import make_config, make_dataset, publisher
 
 from maggot_zenodo.logs import setup_logging
 from maggot_zenodo.state.journal import Journal
 
-emulator = pytest.fixture(scope="module")(emulator_fixture)
+emulator = pytest.fixture(scope="module")(spawned_emulator)
 
 
 def test_warnings_go_to_the_status_file_and_the_log(tmp_path, emulator):
     root = tmp_path / "storage"
-    config = make_config(tmp_path, root, emulator.url)
+    config = make_config(tmp_path, root, emulator.base_url)
     folder = make_dataset(root, "granted", {"a.csv": "1\n"}, grantNumbers=["ANR-XX-0001"])
     journal = Journal(config.state)
     log = io.StringIO()

@@ -13,15 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from service_support import (
-    DaemonProcess,
-    Emulator,
-    make_dataset,
-    run_cli,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import Emulator, wait_for
+from testkit.daemon import DaemonProcess, make_dataset, run_cli, status_file, write_config
 
 from maggot_zenodo.runtime.lease import LEASE_NAME, Lease, LeaseHeld, parse
 
@@ -92,18 +85,18 @@ def test_renewal_rewrites_in_place_and_notices_a_takeover(tmp_path: Path) -> Non
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
 
 def test_a_second_daemon_on_the_same_storage_is_refused(tmp_path: Path, emulator: Emulator) -> None:
-    first_config = write_config(tmp_path, emulator.url, **{"storage.lease_interval": 0.5})
+    first_config = write_config(tmp_path, emulator.base_url, **{"storage.lease_interval": 0.5})
     second_dir = tmp_path / "second"
     second_dir.mkdir()
     second_config = write_config(
         second_dir,
-        emulator.url,
+        emulator.base_url,
         **{"storage.root": str(tmp_path / "storage"), "storage.lease_interval": 0.5},
     )
     first = DaemonProcess(first_config, tmp_path / "first.log")
@@ -132,7 +125,7 @@ def test_a_second_daemon_on_the_same_storage_is_refused(tmp_path: Path, emulator
 def test_a_reload_onto_another_root_moves_the_lease_or_is_refused(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     other, taken = tmp_path / "other", tmp_path / "taken"
     other.mkdir()
     taken.mkdir()

@@ -12,15 +12,8 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from service_support import (
-    TOKEN,
-    DaemonProcess,
-    Emulator,
-    make_dataset,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import TOKEN, Emulator, wait_for
+from testkit.daemon import DaemonProcess, make_dataset, status_file, write_config
 
 from maggot_zenodo import metrics
 from maggot_zenodo.config import parse_config
@@ -31,7 +24,7 @@ from maggot_zenodo.state.journal import Journal
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -63,7 +56,7 @@ def test_the_daemon_exports_counts_uploads_bytes_and_answers_by_status(
     port = _free_port()
     config = write_config(
         tmp_path,
-        emulator.url,
+        emulator.base_url,
         **{"metrics.textfile": str(prom), "metrics.listen": f"127.0.0.1:{port}"},
         **{"metrics.interval": 1},
     )
@@ -79,7 +72,9 @@ def test_the_daemon_exports_counts_uploads_bytes_and_answers_by_status(
         meta.write_text(json.dumps(record), encoding="utf-8")
         (broken / "META_datafile_ok.txt").touch()
         for folder in (good, broken):
-            wait_for(lambda f=folder: (s := status_file(f)) and s["status"] in ("draft", "failed"))
+            wait_for(
+                lambda f=folder: (s := status_file(f)) and s["status"] in ("draft", "failed"), 20
+            )
 
         def exported() -> dict | None:
             found = samples(prom.read_text(encoding="utf-8")) if prom.exists() else {}
@@ -119,11 +114,11 @@ def test_retries_and_error_answers_are_counted_and_a_busy_port_stops_nothing(
         port = busy.getsockname()[1]
         config = write_config(
             tmp_path,
-            emulator.url,
+            emulator.base_url,
             **{"metrics.textfile": str(prom), "metrics.listen": f"127.0.0.1:{port}"},
             **{"metrics.interval": 1, "zenodo.max_retries": 0},
         )
-        emulator.faults({"rate": 1.0, "kinds": ["503"], "seed": 1})
+        emulator.set_faults({"rate": 1.0, "kinds": ["503"], "seed": 1})
         daemon = DaemonProcess(config, tmp_path / "daemon.log")
         try:
             daemon.wait_log("watcher ready")

@@ -8,22 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
-    DaemonProcess,
-    Emulator,
-    make_dataset,
-    run_cli,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import Emulator, wait_for
+from testkit.daemon import DaemonProcess, make_dataset, run_cli, status_file, write_config
 
 SEM = "META_datafile_ok.txt"
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -45,7 +38,7 @@ def sem_stat(folder: Path) -> tuple[int, int]:
 def test_retry_without_a_daemon_says_so_or_publishes_with_now(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url, **{"storage.settle": 0})
+    config = write_config(tmp_path, emulator.base_url, **{"storage.settle": 0})
     root = tmp_path / "storage"
     folder, data = broken_dataset(root, "Broken")
     once = run_cli("run", "--once", "--config", str(config))
@@ -62,7 +55,7 @@ def test_retry_without_a_daemon_says_so_or_publishes_with_now(
 
     now = run_cli("retry", "--failed", "--now", "--config", str(config))
     assert now.returncode == 0, now.stdout + now.stderr[-2000:]
-    assert now.stdout.startswith("Broken:\ndraft: " + emulator.url)
+    assert now.stdout.startswith("Broken:\ndraft: " + emulator.base_url)
     assert status_file(folder)["status"] == "draft"
     assert sem_stat(folder) == before  # no semaphore touched
     nothing = run_cli("retry", "--failed", "--config", str(config))
@@ -74,7 +67,7 @@ def test_retry_without_a_daemon_says_so_or_publishes_with_now(
 def test_retry_with_the_daemon_running_is_done_by_the_daemon(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:

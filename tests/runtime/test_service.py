@@ -16,24 +16,23 @@ from pathlib import Path
 
 import pytest
 import yaml
-from service_support import (
+from testkit import Emulator, wait_for
+from testkit.daemon import (
     BIN,
     DaemonProcess,
-    Emulator,
     NotifySocket,
     base_env,
     drop_semaphore,
     make_dataset,
     run_cli,
     status_file,
-    wait_for,
     write_config,
 )
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -57,7 +56,7 @@ def deposit_files(dep: dict) -> dict[str, dict]:
 def test_daemon_publishes_a_dropped_semaphore_and_talks_to_systemd(
     tmp_path: Path, emulator: Emulator, notify: NotifySocket
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     env = base_env(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC="400000")
     daemon = DaemonProcess(config, tmp_path / "daemon.log", env=env)
@@ -71,9 +70,10 @@ def test_daemon_publishes_a_dropped_semaphore_and_talks_to_systemd(
         folder = make_dataset(root, "Alpha", size=50_000, semaphore=True)
         status = wait_for(
             lambda: (s := status_file(folder)) and s.get("status") == "draft" and s,
+            timeout=20,
             what="META_zenodo.txt with a draft",
         )
-        assert status["deposit_url"].startswith(emulator.url)
+        assert status["deposit_url"].startswith(emulator.base_url)
         assert isinstance(status["deposition_id"], int)
         notify.wait_line(lambda line: line.startswith("STATUS=") and "1 done, 0 failed" in line)
         # the watchdog pings every WATCHDOG_USEC/2 = 0.2 s while healthy
@@ -97,7 +97,7 @@ def test_daemon_publishes_a_dropped_semaphore_and_talks_to_systemd(
 
 
 def test_run_once_exit_codes_and_scan(tmp_path: Path, emulator: Emulator) -> None:
-    config = write_config(tmp_path, emulator.url, **{"storage.settle": 0})
+    config = write_config(tmp_path, emulator.base_url, **{"storage.settle": 0})
     root = tmp_path / "storage"
     good = [make_dataset(root, f"group/Good{i}", semaphore=True) for i in range(3)]
     make_dataset(root, "NoSemaphore")
@@ -133,12 +133,12 @@ def test_run_once_exit_codes_and_scan(tmp_path: Path, emulator: Emulator) -> Non
 def test_triggers_during_a_run_coalesce_into_one_more_run(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_log("watcher ready")
-        emulator.faults(
+        emulator.set_faults(
             {"rate": 1.0, "kinds": ["slow"], "delay": 1.5, "methods": ["PUT"], "match": "/files/"}
         )
         folder = make_dataset(root, "Busy", semaphore=True)
@@ -146,7 +146,7 @@ def test_triggers_during_a_run_coalesce_into_one_more_run(
         for _ in range(4):  # four more requests while the first run uploads
             time.sleep(0.1)
             drop_semaphore(folder)
-        emulator.faults({"rate": 0})
+        emulator.set_faults({"rate": 0})
         wait_for(lambda: len(daemon.find("publishing", dataset="Busy")) >= 2, 30, "second run")
         wait_for(
             lambda: (s := status_file(folder)) and s.get("status") == "draft", 30, "second draft"
@@ -162,18 +162,19 @@ def test_triggers_during_a_run_coalesce_into_one_more_run(
 def test_sigterm_during_an_upload_then_restart_completes_without_duplicate(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url, shutdown_timeout=0.5)
+    config = write_config(tmp_path, emulator.base_url, shutdown_timeout=0.5)
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_log("watcher ready")
-        emulator.faults(
+        emulator.set_faults(
             {"rate": 1.0, "kinds": ["slow"], "delay": 3, "methods": ["PUT"], "match": "/files/"}
         )
         folder = make_dataset(root, "Big", size=20_000_000, semaphore=True)
         daemon.wait_log("publishing", dataset="Big")
         wait_for(lambda: emulator.depositions(), 20, "a deposition")
-        time.sleep(0.5)  # the upload is in flight now
+        # The upload is in flight: its body is in and the emulator holds the answer back.
+        wait_for(lambda: emulator.state()["faults"]["injected"].get("slow"), 20, "a held upload")
         started = time.monotonic()
         daemon.signal(signal.SIGTERM)
         code = daemon.proc.wait(30)
@@ -182,7 +183,7 @@ def test_sigterm_during_an_upload_then_restart_completes_without_duplicate(
     finally:
         daemon.stop()
     assert (status_file(folder) or {}).get("status") != "draft"
-    emulator.faults({"rate": 0})
+    emulator.set_faults({"rate": 0})
     restarted = DaemonProcess(config, tmp_path / "daemon2.log")
     try:
         wait_for(
@@ -200,7 +201,7 @@ def test_sigterm_during_an_upload_then_restart_completes_without_duplicate(
 def test_sighup_reloads_the_configuration(
     tmp_path: Path, emulator: Emulator, notify: NotifySocket
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     env = base_env(NOTIFY_SOCKET=str(notify.path))
     daemon = DaemonProcess(config, tmp_path / "daemon.log", env=env)
@@ -237,7 +238,7 @@ def test_sighup_reloads_the_configuration(
 
 
 def test_settle_holds_a_growing_file_until_it_stops(tmp_path: Path, emulator: Emulator) -> None:
-    config = write_config(tmp_path, emulator.url, **{"storage.settle": 1.0})
+    config = write_config(tmp_path, emulator.base_url, **{"storage.settle": 1.0})
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
@@ -276,7 +277,7 @@ def test_settle_holds_a_growing_file_until_it_stops(tmp_path: Path, emulator: Em
 def test_sighup_with_a_new_storage_root_restarts_the_watcher(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_log("watcher ready")
@@ -303,11 +304,11 @@ def test_run_once_interrupted_by_sigterm_exits_1_and_leaves_the_rest(
     tmp_path: Path, emulator: Emulator
 ) -> None:
     config = write_config(
-        tmp_path, emulator.url, workers=1, shutdown_timeout=0.3, **{"storage.settle": 0}
+        tmp_path, emulator.base_url, workers=1, shutdown_timeout=0.3, **{"storage.settle": 0}
     )
     root = tmp_path / "storage"
     folders = [make_dataset(root, f"Q{i}", semaphore=True) for i in range(3)]
-    emulator.faults(
+    emulator.set_faults(
         {"rate": 1.0, "kinds": ["slow"], "delay": 2, "methods": ["PUT"], "match": "/files/"}
     )
     log = tmp_path / "once.log"
@@ -332,7 +333,7 @@ def test_run_once_interrupted_by_sigterm_exits_1_and_leaves_the_rest(
     assert stdout.strip().splitlines()[-1] == (
         "0 published, 0 draft, 0 failed, 3 not processed (interrupted)"
     )
-    emulator.faults({"rate": 0})
+    emulator.set_faults({"rate": 0})
     again = run_cli("run", "--once", "--config", str(config))
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.strip().splitlines()[-1] == "0 published, 3 draft, 0 failed"

@@ -10,21 +10,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
+from testkit import Emulator, wait_for
+from testkit.daemon import (
     DaemonProcess,
-    Emulator,
     drop_semaphore,
     make_dataset,
     run_cli,
     status_file,
-    wait_for,
     write_config,
 )
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -46,7 +45,7 @@ def titles(emulator: Emulator) -> list[str]:
 def test_old_semaphores_are_a_baseline_and_a_touch_is_a_request(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = ignore_config(tmp_path, emulator.url)
+    config = ignore_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     old = [make_dataset(root, f"2019/Old{i}", semaphore=True) for i in range(3)]
 
@@ -88,7 +87,7 @@ def test_a_lost_journal_starts_a_new_baseline_loudly_and_republishes_nothing(
 ) -> None:
     for existing in ("ignore", "publish"):
         config = write_config(
-            tmp_path, emulator.url, **{"storage.existing": existing, "storage.settle": 0}
+            tmp_path, emulator.base_url, **{"storage.existing": existing, "storage.settle": 0}
         )
         root = tmp_path / "storage"
         if existing == "ignore":
@@ -125,7 +124,7 @@ def test_a_lost_journal_starts_a_new_baseline_loudly_and_republishes_nothing(
 
 def test_existing_publish_keeps_the_old_behaviour(tmp_path: Path, emulator: Emulator) -> None:
     config = write_config(
-        tmp_path, emulator.url, **{"storage.existing": "publish", "storage.settle": 0}
+        tmp_path, emulator.base_url, **{"storage.existing": "publish", "storage.settle": 0}
     )
     root = tmp_path / "storage"
     for i in range(2):

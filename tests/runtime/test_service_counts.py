@@ -8,22 +8,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
+from testkit import Emulator, wait_for
+from testkit.daemon import (
     DaemonProcess,
-    Emulator,
     NotifySocket,
     base_env,
     drop_semaphore,
     make_dataset,
     status_file,
-    wait_for,
     write_config,
 )
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -53,7 +52,7 @@ def serve(tmp_path: Path, config: Path, run: int, work: Callable[[DaemonProcess]
 def test_counts_are_datasets_by_state_and_survive_a_restart(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url, **{"storage.existing": "ignore"})
+    config = write_config(tmp_path, emulator.base_url, **{"storage.existing": "ignore"})
     root = tmp_path / "storage"
     for i in range(2):
         make_dataset(root, f"old/Old{i}", semaphore=True)  # baselined at the first start
@@ -65,7 +64,7 @@ def test_counts_are_datasets_by_state_and_survive_a_restart(
         for ds in [*datasets, broken]:
             drop_semaphore(ds)
         wait_for(lambda: (status_file(broken) or {}).get("status") == "failed", 30, "failure")
-        wait_for(lambda: all((status_file(d) or {}).get("status") == "draft" for d in datasets))
+        wait_for(lambda: all((status_file(d) or {}).get("status") == "draft" for d in datasets), 20)
         drop_semaphore(datasets[0])  # a third job, still two datasets
         wait_for(lambda: len(daemon.find("publishing", dataset="new/Ds0")) >= 2, 30, "a rerun")
 

@@ -10,23 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
-    DaemonProcess,
-    Emulator,
-    drop_semaphore,
-    make_dataset,
-    status_file,
-    wait_for,
-    write_config,
-)
-from watch_support import deep_tree, remove_tree
+from testkit import Emulator, wait_for
+from testkit.daemon import DaemonProcess, drop_semaphore, make_dataset, status_file, write_config
+from testkit.watching import deep_tree, remove_tree
 
 LEVELS = 1000
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -43,7 +36,7 @@ def storage(tmp_path: Path) -> Iterator[Path]:
 def test_a_1000_deep_folder_does_not_stop_the_daemon(
     tmp_path: Path, emulator: Emulator, storage: Path, when: str
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     if when == "before the start":
         deep_tree(storage / "abuse", LEVELS)
     daemon = DaemonProcess(config, tmp_path / "daemon.log")

@@ -14,24 +14,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
+from testkit import Emulator, wait_for
+from testkit.daemon import (
     SEMAPHORE,
     DaemonProcess,
-    Emulator,
     NotifySocket,
     base_env,
     drop_semaphore,
     make_dataset,
     run_cli,
     status_file,
-    wait_for,
     write_config,
 )
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -69,7 +68,7 @@ def failed_status(folder: Path) -> dict | None:
 def test_hostile_metadata_fails_its_dataset_and_the_next_one_publishes(
     tmp_path: Path, emulator: Emulator, notify: NotifySocket
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     env = base_env(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC="400000")
     daemon = DaemonProcess(config, tmp_path / "daemon.log", env=env)
@@ -104,7 +103,7 @@ def symlinked_semaphore_dataset(root: Path, tmp_path: Path) -> Path:
 def test_run_once_and_scan_report_a_symlinked_semaphore_as_failed(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url, **{"storage.settle": 0})
+    config = write_config(tmp_path, emulator.base_url, **{"storage.settle": 0})
     root = tmp_path / "storage"
     linked = symlinked_semaphore_dataset(root, tmp_path)
     good = make_dataset(root, "Good", semaphore=True)
@@ -131,7 +130,7 @@ def test_run_once_and_scan_report_a_symlinked_semaphore_as_failed(
 def test_daemon_fails_a_symlinked_semaphore_once_and_keeps_publishing(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url, **{"storage.rescan_interval": 0.3})
+    config = write_config(tmp_path, emulator.base_url, **{"storage.rescan_interval": 0.3})
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from service_support import (
-    DaemonProcess,
-    Emulator,
-    drop_semaphore,
-    make_dataset,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import Emulator, wait_for
+from testkit.daemon import DaemonProcess, drop_semaphore, make_dataset, status_file, write_config
 
 from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.statusfile import MAX_STATUS_FILE, queued_text, write_queued
@@ -105,8 +98,8 @@ def test_write_queued_keeps_the_link_and_leaves_a_symlinked_folder_alone(tmp_pat
 def test_a_dataset_waiting_for_the_busy_worker_shows_queued_and_keeps_its_link(
     tmp_path: Path,
 ) -> None:
-    emulator = Emulator(tmp_path / "emulator")
-    config = write_config(tmp_path, emulator.url, workers=1, **{"storage.settle": 0.1})
+    emulator = Emulator.spawn(tmp_path / "emulator")
+    config = write_config(tmp_path, emulator.base_url, workers=1, **{"storage.settle": 0.1})
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
@@ -117,7 +110,7 @@ def test_a_dataset_waiting_for_the_busy_worker_shows_queued_and_keeps_its_link(
             lambda: (s := status_file(known)) and s.get("status") == "draft" and s, 30, "draft"
         )
         # uploads now take 3 s: Busy holds the only worker
-        emulator.faults(
+        emulator.set_faults(
             {"rate": 1.0, "kinds": ["slow"], "delay": 3, "methods": ["PUT"], "match": "/files/"}
         )
         busy = make_dataset(root, "Busy", semaphore=True)
@@ -132,7 +125,7 @@ def test_a_dataset_waiting_for_the_busy_worker_shows_queued_and_keeps_its_link(
         assert status_file(busy)["status"] == "publishing"  # still holding the worker
         for key in ("deposit_url", "deposition_id", "files"):
             assert queued[key] == first[key], key
-        emulator.faults({"rate": 0})
+        emulator.set_faults({"rate": 0})
         wait_for(lambda: (s := status_file(busy)) and s.get("status") == "draft", 30, "Busy done")
         again = wait_for(
             lambda: (s := status_file(known)) and s.get("status") == "draft" and s, 30, "Known"

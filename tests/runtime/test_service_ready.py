@@ -12,14 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from service_support import (
+from testkit import Emulator, wait_for
+from testkit.daemon import (
     DaemonProcess,
-    Emulator,
     base_env,
     drop_semaphore,
     make_dataset,
     status_file,
-    wait_for,
     write_config,
 )
 
@@ -87,9 +86,9 @@ def events(log_text: str) -> list[str]:
 def test_ready_comes_after_the_watches_and_a_semaphore_dropped_at_ready_is_published(
     tmp_path: Path,
 ) -> None:
-    emulator = Emulator(tmp_path / "emulator")
+    emulator = Emulator.spawn(tmp_path / "emulator")
     try:
-        config = write_config(tmp_path, emulator.url, **{"storage.settle": 0.1})
+        config = write_config(tmp_path, emulator.base_url, **{"storage.settle": 0.1})
         root = tmp_path / "storage"
         make_tree(root, 3000)
         rounds = 4
@@ -119,7 +118,7 @@ def test_ready_comes_after_the_watches_and_a_semaphore_dropped_at_ready_is_publi
                     30,
                     f"a deposit link for {folder.name} (round {i})",
                 )
-                assert status["deposit_url"].startswith(emulator.url)
+                assert status["deposit_url"].startswith(emulator.base_url)
             finally:
                 code = daemon.stop()
                 probe.close()
@@ -185,9 +184,9 @@ def test_sigterm_while_the_watches_are_placed_exits_0_and_the_watchdog_is_fed(
 def test_a_reload_onto_a_new_root_sends_ready_once_the_new_watcher_is_ready(
     tmp_path: Path,
 ) -> None:
-    emulator = Emulator(tmp_path / "emulator")
+    emulator = Emulator.spawn(tmp_path / "emulator")
     try:
-        config = write_config(tmp_path, emulator.url, **{"storage.settle": 0.1})
+        config = write_config(tmp_path, emulator.base_url, **{"storage.settle": 0.1})
         log = tmp_path / "daemon.log"
         log.touch()
         other = tmp_path / "other"
@@ -215,7 +214,7 @@ def test_a_reload_onto_a_new_root_sends_ready_once_the_new_watcher_is_ready(
                 30,
                 "a deposit link in the new root",
             )
-            assert status["deposit_url"].startswith(emulator.url)
+            assert status["deposit_url"].startswith(emulator.base_url)
         finally:
             code = daemon.stop()
             probe.close()

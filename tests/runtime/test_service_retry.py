@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import TOKEN, Emulator, make_dataset, status_file, wait_for, write_config
+from testkit import TOKEN, Emulator, wait_for
+from testkit.daemon import make_dataset, status_file, write_config
 
 from maggot_zenodo.config import load_config
 from maggot_zenodo.runtime.service import Runtime
@@ -16,7 +17,7 @@ from maggot_zenodo.runtime.service import Runtime
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -26,10 +27,10 @@ def test_unavailable_zenodo_is_retried_after_backoff(
 ) -> None:
     monkeypatch.setenv("ZENODO_TOKEN", TOKEN)
     config = load_config(
-        write_config(tmp_path, emulator.url, **{"zenodo.max_retries": 0, "storage.settle": 0})
+        write_config(tmp_path, emulator.base_url, **{"zenodo.max_retries": 0, "storage.settle": 0})
     )
     folder = make_dataset(config.storage.root, "Flaky", semaphore=True)
-    emulator.faults({"rate": 1.0, "kinds": ["503"]})
+    emulator.set_faults({"rate": 1.0, "kinds": ["503"]})
     runtime = Runtime(config, retries=True, retry_base=0.5, retry_max=1.0)
     runtime.pool.start()
     runtime.settler.start()
@@ -38,7 +39,7 @@ def test_unavailable_zenodo_is_retried_after_backoff(
         wait_for(lambda: runtime.outcomes["retrying"] >= 1, 20, "a retryable failure")
         assert runtime.pool.counts().retrying == 1
         assert status_file(folder)["status"] == "failed"
-        emulator.faults({"rate": 0})
+        emulator.set_faults({"rate": 0})
         wait_for(lambda: runtime.outcomes["draft"] == 1, 20, "the retry to succeed")
         assert status_file(folder)["status"] == "draft"
         counts = runtime.pool.counts()
@@ -53,7 +54,7 @@ def test_a_non_retryable_failure_waits_for_the_next_trigger(
     tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ZENODO_TOKEN", TOKEN)
-    config = load_config(write_config(tmp_path, emulator.url, **{"storage.settle": 0}))
+    config = load_config(write_config(tmp_path, emulator.base_url, **{"storage.settle": 0}))
     folder = make_dataset(config.storage.root, "Bad", semaphore=True)
     (folder / "data.bin").unlink()
     runtime = Runtime(config, retries=True, retry_base=0.1, retry_max=0.1)

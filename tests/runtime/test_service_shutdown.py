@@ -9,14 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import (
-    DaemonProcess,
-    Emulator,
-    make_dataset,
-    status_file,
-    wait_for,
-    write_config,
-)
+from testkit import Emulator, wait_for
+from testkit.daemon import DaemonProcess, make_dataset, status_file, write_config
 
 TIMEOUT = 2.0
 EXIT_MARGIN = 1.5  # the watcher's threads, the journal and the interpreter closing
@@ -24,7 +18,7 @@ EXIT_MARGIN = 1.5  # the watcher's threads, the journal and the interpreter clos
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -32,17 +26,18 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
 def test_sigterm_during_a_stuck_upload_exits_within_shutdown_timeout(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url, shutdown_timeout=TIMEOUT)
+    config = write_config(tmp_path, emulator.base_url, shutdown_timeout=TIMEOUT)
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_log("watcher ready")
-        emulator.faults(
+        emulator.set_faults(
             {"rate": 1.0, "kinds": ["slow"], "delay": 60, "methods": ["PUT"], "match": "/files/"}
         )
         folder = make_dataset(tmp_path / "storage", "Stuck", size=2_000_000, semaphore=True)
         daemon.wait_log("publishing", dataset="Stuck")
         wait_for(lambda: emulator.depositions(), 20, "a deposition")
-        time.sleep(0.5)  # the upload is in flight, and will not end by itself for a minute
+        # The upload is in flight: its body is in and the emulator holds the answer back.
+        wait_for(lambda: emulator.state()["faults"]["injected"].get("slow"), 20, "a held upload")
         started = time.monotonic()
         daemon.signal(signal.SIGTERM)
         code = daemon.proc.wait(30)

@@ -15,15 +15,13 @@ from pathlib import Path
 
 import pytest
 import structlog
-from service_support import (
-    TOKEN,
+from testkit import TOKEN, Emulator, wait_for
+from testkit.daemon import (
     DaemonProcess,
-    Emulator,
     NotifySocket,
     drop_semaphore,
     make_dataset,
     status_file,
-    wait_for,
     write_config,
 )
 
@@ -35,7 +33,7 @@ from maggot_zenodo.watch.watcher import Watcher
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -57,7 +55,7 @@ def test_a_dead_watcher_is_logged_starves_the_watchdog_and_restarts(
             raise RuntimeError("injected fault in the watcher loop")
         return original(self, timeout)
 
-    config = load_config(write_config(tmp_path, emulator.url))
+    config = load_config(write_config(tmp_path, emulator.base_url))
     daemon = Daemon(config, config.source)
     with structlog.testing.capture_logs() as logs:
         thread = threading.Thread(target=daemon.run, daemon=True)
@@ -127,7 +125,7 @@ def test_supervisor_backs_off_and_forgives_a_stable_watcher() -> None:
 def test_a_watcher_healing_a_lost_root_watch_is_not_restarted(
     tmp_path: Path, emulator: Emulator
 ) -> None:
-    config = write_config(tmp_path, emulator.url)
+    config = write_config(tmp_path, emulator.base_url)
     root = tmp_path / "storage"
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from service_support import TOKEN, drop_semaphore, make_dataset, write_config
+from testkit import TOKEN
+from testkit.daemon import drop_semaphore, make_dataset, write_config
 
 from maggot_zenodo.config import load_config
 from maggot_zenodo.lock import InstanceLock

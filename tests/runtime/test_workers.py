@@ -8,17 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from testkit import wait_for
 
 from maggot_zenodo.backoff import exponential
 from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
-
-
-def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.005)
 
 
 class Recorder:
@@ -114,17 +107,17 @@ def test_worker_count_bounds_concurrency_and_resize_grows_it() -> None:
     pool.start()
     for f in folders:
         pool.submit(f)
-    wait_for(lambda: sum(e.is_set() for e in rec.entered.values()) == 2)
+    wait_for(lambda: sum(e.is_set() for e in rec.entered.values()) == 2, timeout=5)
     time.sleep(0.05)  # give a wrongly spawned third worker the chance to show up
     assert sum(e.is_set() for e in rec.entered.values()) == 2
     pool.resize(4)
-    wait_for(lambda: sum(e.is_set() for e in rec.entered.values()) == 4)
+    wait_for(lambda: sum(e.is_set() for e in rec.entered.values()) == 4, timeout=5)
     assert rec.max_active_total == 4
     for gate in rec.gates.values():
         gate.set()
     assert pool.wait_idle(5)
     pool.resize(1)
-    wait_for(lambda: len(pool._threads) == 1)
+    wait_for(lambda: len(pool._threads) == 1, timeout=5)
     assert pool.healthy()
     pool.close()
     assert pool.join(5)
@@ -143,7 +136,7 @@ def test_retryable_failures_back_off_then_succeed() -> None:
     pool = WorkerPool(handler, 1, retry_base=0.1, retry_max=0.15)
     pool.start()
     pool.submit(folder)
-    wait_for(lambda: pool.counts().retrying == 1)
+    wait_for(lambda: pool.counts().retrying == 1, timeout=5)
     pool.submit(folder)  # a trigger during the backoff does not shorten it
     assert pool.wait_idle(5)
     assert rec.runs[folder] == 3

@@ -19,13 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from service_support import (
-    Emulator,
-    drop_semaphore,
-    run_cli,
-    status_file,
-    wait_for,
-)
 from site_support import (
     COPIES,
     LATE_COPIES,
@@ -46,13 +39,15 @@ from site_support import (
     read_only_mount,
     run_as_nobody,
 )
+from testkit import Emulator, wait_for
+from testkit.daemon import drop_semaphore, run_cli, status_file
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as nobody")
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path / "emulator")
+    emu = Emulator.spawn(tmp_path / "emulator")
     yield emu
     emu.stop()
 
@@ -63,7 +58,7 @@ def site(emulator: Emulator) -> Iterator[Site]:
     base = Path(tempfile.mkdtemp(prefix="maggot-zenodo-site-", dir="/tmp"))
     base.chmod(0o755)
     try:
-        yield build_site(base, emulator.url)
+        yield build_site(base, emulator.base_url)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -109,9 +104,9 @@ def test_missing_root_refuses_to_start_in_one_line(site: Site) -> None:
 
 
 def test_a_live_site(site: Site, emulator: Emulator, read_only: bool) -> None:
-    ours_draft = maggot_publish(site, emulator.url, MAGGOT_DRAFT)
-    ours_published = maggot_publish(site, emulator.url, MAGGOT_PUBLISHED, publish=True)
-    twins = sorted(maggot_publish(site, emulator.url, TWIN) for _ in range(2))
+    ours_draft = maggot_publish(site, emulator.base_url, MAGGOT_DRAFT)
+    ours_published = maggot_publish(site, emulator.base_url, MAGGOT_PUBLISHED, publish=True)
+    twins = sorted(maggot_publish(site, emulator.base_url, TWIN) for _ in range(2))
     before = {d["id"] for d in emulator.depositions()}
     assert len(before) == 4
 

@@ -16,14 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service_support import (
-    TOKEN,
-    DaemonProcess,
-    base_env,
-    drop_semaphore,
-    make_dataset,
-    write_config,
-)
+from testkit import TOKEN
+from testkit.daemon import DaemonProcess, base_env, drop_semaphore, make_dataset, write_config
 
 from maggot_zenodo.config import load_config
 from maggot_zenodo.publish.prepare import load_site, prepare

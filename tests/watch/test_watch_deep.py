@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from watch_support import SEM, Recorder, deep_tree, make_dataset, remove_tree, running
+from testkit.watching import SEM, Recorder, deep_tree, make_dataset, remove_tree, running
 
 from maggot_zenodo.watch.poller import TreeState
 from maggot_zenodo.watch.rules import MAX_DEPTH, FolderRule

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from watch_support import SEM, Recorder, make_dataset, running, wait_for
+from testkit import wait_for
+from testkit.watching import SEM, Recorder, make_dataset, running
 
 from maggot_zenodo.watch.poller import TreeState
 from maggot_zenodo.watch.rules import BUILTIN_EXCLUDES, FolderRule

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from watch_support import SEM, make_dataset
+from testkit.watching import SEM, make_dataset
 
 from maggot_zenodo.watch import find_semaphores
 from maggot_zenodo.watch.poller import TreeState

@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from watch_support import SEM, Recorder, make_dataset, running, wait_for
+from testkit import wait_for
+from testkit.watching import SEM, Recorder, make_dataset, running
 
 MODES = ["inotify", "poll"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zenodo_client_support import make_client
+from testkit.zenodo_client import make_client
 
 from maggot_zenodo.zenodo.client import Deposition, ZenodoClient, ZenodoError
 

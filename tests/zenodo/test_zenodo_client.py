@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-from zenodo_client_support import TOKEN, base_of, bucket_of, emu_state, make_client, md5_of
+from testkit import TOKEN, Emulator
+from testkit.zenodo_client import bucket_of, make_client, md5_of
 
 from maggot_zenodo import __version__
 from maggot_zenodo.backoff import full_jitter as backoff_delay
@@ -36,8 +36,8 @@ METADATA = {
 
 
 @pytest.fixture
-def base(emulator: Any) -> str:
-    return base_of(emulator)
+def base(emulator: Emulator) -> str:
+    return emulator.base_url
 
 
 @pytest.fixture
@@ -54,7 +54,9 @@ def test_user_agent_and_bearer_header(client: ZenodoClient) -> None:
     assert TOKEN not in (prepared.url or "")
 
 
-def test_full_lifecycle(client: ZenodoClient, base: str, tmp_path: Path) -> None:
+def test_full_lifecycle(
+    client: ZenodoClient, base: str, emulator: Emulator, tmp_path: Path
+) -> None:
     dep = client.create(METADATA)
     dep_id = dep.id
     assert dep.state == "unsubmitted"
@@ -107,7 +109,7 @@ def test_full_lifecycle(client: ZenodoClient, base: str, tmp_path: Path) -> None
     # Asking again gives the same open draft back (possibly via "remove all files first").
     assert client.new_version(dep_id).id == draft.id
 
-    state = emu_state(base)
+    state = emulator.state()
     ids = sorted(d["id"] for d in state["depositions"])
     assert ids == sorted([dep_id, draft.id])
 
@@ -224,7 +226,9 @@ def test_upload_body_has_a_content_length_not_chunked(tmp_path: Path) -> None:
     assert "Transfer-Encoding" not in prepared.headers
 
 
-def test_one_client_shared_by_threads(client: ZenodoClient, base: str, tmp_path: Path) -> None:
+def test_one_client_shared_by_threads(
+    client: ZenodoClient, base: str, emulator: Emulator, tmp_path: Path
+) -> None:
     def work(i: int) -> tuple[int, str]:
         path = tmp_path / f"f{i}.txt"
         path.write_text(f"file {i}\n" * (i + 1))
@@ -234,7 +238,7 @@ def test_one_client_shared_by_threads(client: ZenodoClient, base: str, tmp_path:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = dict(pool.map(work, range(12)))
-    state = emu_state(base)
+    state = emulator.state()
     held = {d["id"]: [f["checksum"] for f in d["files"]] for d in state["depositions"]}
     assert held == {dep_id: [md5] for dep_id, md5 in results.items()}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zenodo_client_support import bucket_of, make_client, md5_of
+from testkit.zenodo_client import bucket_of, make_client, md5_of
 
 from maggot_zenodo.zenodo.client import Deposition, ZenodoClient, ZenodoUnavailable
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from zenodo_client_support import LoopbackServer, header_of, make_client
+from testkit.zenodo_client import LoopbackServer, header_of, make_client
 
 from maggot_zenodo.config import ZenodoConfig
 from maggot_zenodo.zenodo.client import AnswerTooLarge, ZenodoClient, ZenodoUnavailable

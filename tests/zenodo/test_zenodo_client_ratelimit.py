@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import deque
 from typing import Any
 
 import pytest
-from zenodo_client_support import make_client
+from testkit import wait_for
+from testkit.zenodo_client import make_client
 
 from maggot_zenodo.zenodo.client import ZenodoUnavailable
 from maggot_zenodo.zenodo.ratelimit import (
@@ -158,15 +158,6 @@ def run_in_threads(calls: list[Any]) -> tuple[list[threading.Thread], list[BaseE
     for t in threads:
         t.start()
     return threads, errors
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_client_stays_under_its_configured_limit(emulator_factory: Any) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import requests
-from zenodo_client_support import TOKEN, CorruptingRelay, bucket_of, make_client
+from testkit import TOKEN
+from testkit.zenodo_client import CorruptingRelay, bucket_of, make_client
 
 from maggot_zenodo.logs import setup_logging
 from maggot_zenodo.zenodo.client import ZenodoClient, ZenodoError

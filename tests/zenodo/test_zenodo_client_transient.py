@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zenodo_client_support import TOKEN, bucket_of, make_client, md5_of
+from testkit import TOKEN
+from testkit.zenodo_client import bucket_of, make_client, md5_of
 
 from maggot_zenodo.zenodo.client import (
     PermissionDenied,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zenodo_client_support import CorruptingRelay, bucket_of, make_client, md5_of
+from testkit.zenodo_client import CorruptingRelay, bucket_of, make_client, md5_of
 
 from maggot_zenodo.zenodo.client import ChecksumMismatch, FileChanged, ZenodoClient
 from maggot_zenodo.zenodo.upload import HashingBody

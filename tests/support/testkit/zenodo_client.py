@@ -10,35 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from maggot_zenodo.zenodo.client import ZenodoClient
-
-TOKEN = "tok-CLIENT-s3cr3t-4242"
-
-
-def base_of(emulator: Any) -> str:
-    """The emulator fixture's base URL, whatever attribute it is under."""
-    for name in ("url", "base_url", "base"):
-        value = getattr(emulator, name, None)
-        if isinstance(value, str):
-            return value.rstrip("/")
-    return str(emulator).rstrip("/")
-
-
-def emu_state(base: str) -> dict[str, Any]:
-    response = requests.get(f"{base}/_emulator/state", timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
-def set_faults(base: str, spec: dict[str, Any]) -> None:
-    response = requests.put(f"{base}/_emulator/faults", json=spec, timeout=10)
-    response.raise_for_status()
-
-
-def clear_faults(base: str) -> None:
-    set_faults(base, {"rate": 0.0, "kinds": []})
+from testkit.tokens import TOKEN
 
 
 def make_client(base: str, token: str = TOKEN, **overrides: Any) -> ZenodoClient:

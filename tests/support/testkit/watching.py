@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from maggot_zenodo.watch import Watcher
+from testkit.waiting import wait_for
 
 SEM = "META_datafile_ok.txt"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.01) -> bool:
-    """Poll ``predicate`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 class Recorder:
@@ -44,7 +34,12 @@ class Recorder:
             return {f for f, _ in self.calls}
 
     def wait(self, folder: Path, times: int = 1, timeout: float = 10.0) -> bool:
-        return wait_for(lambda: self.count(folder) >= times, timeout)
+        return wait_for(
+            lambda: self.count(folder) >= times,
+            timeout,
+            f"{times} trigger(s) of {folder}",
+            step=0.01,
+        )
 
 
 def make_dataset(folder: Path, semaphore: bool = False, files: int = 2) -> Path:

@@ -8,8 +8,9 @@ from typing import Any
 
 import requests
 
+from testkit.tokens import TOKEN
+
 DEP = "/api/deposit/depositions"
-DEFAULT_TOKEN = "emulator-test-token"
 
 
 def md5hex(data: bytes) -> str:
@@ -36,7 +37,7 @@ def valid_metadata(**changes: Any) -> dict[str, Any]:
 class Client:
     """requests over loopback with a bearer token; paths are relative to the base URL."""
 
-    def __init__(self, base_url: str, token: str | None = DEFAULT_TOKEN) -> None:
+    def __init__(self, base_url: str, token: str | None = TOKEN) -> None:
         self.base = base_url
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "maggot-zenodo-tests"

@@ -10,9 +10,8 @@ from typing import Any
 from maggot_zenodo.dataverse.client import DataverseClient
 from maggot_zenodo.emulator.dataverse.api import Timing
 from maggot_zenodo.emulator.dataverse.runner import DataverseHandle, start_dataverse
+from testkit.tokens import OTHER_TOKEN, TOKEN
 
-TOKEN = "dv-secret-token-3f9a1c77"
-OTHER_TOKEN = "dv-other-token-0b2e6d10"
 FAST = Timing(
     index_lag=0.05,
     lagging_index=0.6,

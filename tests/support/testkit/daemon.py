@@ -1,4 +1,4 @@
-"""Helpers for the service tests: real emulator and daemon subprocesses, real datasets on disk.
+"""The daemon harness: ``maggot-zenodo run`` as a real subprocess, its config, datasets on disk.
 
 Everything goes over loopback; the daemon logs JSON lines to a file the tests read.
 """
@@ -13,15 +13,16 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from testkit.tokens import TOKEN
+from testkit.waiting import wait_for
+
 BIN = Path(sys.executable).parent / "maggot-zenodo"
-TOKEN = "test-token-service-0123456789"
 SEMAPHORE = "META_datafile_ok.txt"
 
 
@@ -37,67 +38,12 @@ def bare_event(record: dict[str, Any]) -> str:
     return event
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
     env.pop("JOURNAL_STREAM", None)
     env["ZENODO_TOKEN"] = TOKEN
     env.update(extra)
     return env
-
-
-class Emulator:
-    """``maggot-zenodo emulator`` as a subprocess; ``url`` is the first line it prints."""
-
-    def __init__(self, data: Path, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [str(BIN), "emulator", "--port", "0", "--data", str(data), "--quiet", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        assert self.url.startswith("http://127.0.0.1:"), self.url
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback http
-            text = resp.read()
-        return json.loads(text) if text else None
-
-    def state(self) -> dict[str, Any]:
-        return self._call("GET", "/_emulator/state")
-
-    def depositions(self) -> list[dict[str, Any]]:
-        state = self.state()
-        deps = state.get("depositions", state)
-        return list(deps.values()) if isinstance(deps, dict) else list(deps)
-
-    def faults(self, spec: dict[str, Any]) -> None:
-        self._call("PUT", "/_emulator/faults", spec)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 def write_config(tmp: Path, url: str, **overrides: Any) -> Path:
@@ -215,7 +161,7 @@ class NotifySocket:
         def found() -> str | None:
             return next((line for line in self.lines() if predicate(line)), None)
 
-        return wait_for(found, timeout, "a notification")
+        return wait_for(found, timeout, "a notification", step=0.05)
 
     def close(self) -> None:
         self._closed.set()
@@ -269,7 +215,7 @@ class DaemonProcess:
             hits = self.find(event, **fields)
             return hits[0] if hits else None
 
-        return wait_for(found, timeout, f"log {event!r} {fields}")
+        return wait_for(found, timeout, f"log {event!r} {fields}", step=0.05)
 
     def wait_log_matching(self, text: str, timeout: float = 20.0) -> dict[str, Any]:
         """The first record whose message contains ``text`` (messages name their subject)."""
@@ -283,7 +229,7 @@ class DaemonProcess:
                 )
             return hits[0] if hits else None
 
-        return wait_for(found, timeout, f"a log line with {text!r}")
+        return wait_for(found, timeout, f"a log line with {text!r}", step=0.05)
 
     def signal(self, signum: int = signal.SIGTERM) -> None:
         os.kill(self.proc.pid, signum)

@@ -1,5 +1,5 @@
-"""The sample-data guard shared by tests/conftest.py: ../shared/samples skips locally but
-fails in CI (CI=true), where its absence means the sample tests silently stopped running."""
+"""Where the read-only sample data lives (``../shared/samples``) and the guard for its absence:
+a skip on a workstation, a failure in CI (``CI`` set), so CI can never pass without them."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from pathlib import Path
 
 import pytest
 
+PROJECT = Path(__file__).resolve().parents[3]
+SAMPLES = PROJECT.parent / "shared" / "samples"
+
 
 def in_ci() -> bool:
     """True on the CI runner (it sets CI=true): there, a missing prerequisite is a failure."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def require_samples(path: Path) -> Path:
-    """``path`` when it is there; else a skip on a workstation, but a failure in CI."""
+def require_samples(path: Path | None = None) -> Path:
+    """``path`` (default: the samples) when it is there; else a skip, or a failure in CI."""
+    path = SAMPLES if path is None else path
     if not path.is_dir():
         if in_ci():
             pytest.fail(f"{path} is missing in CI: the sample tests must run there")

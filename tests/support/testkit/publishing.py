@@ -1,4 +1,4 @@
-"""Helpers for the publish tests: a real emulator subprocess on loopback, configs, datasets."""
+"""Helpers for the publish tests: configs, datasets and an in-process Publisher (fast clients)."""
 
 from __future__ import annotations
 
@@ -6,69 +6,16 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import requests
 
 from maggot_zenodo.config import Config, parse_config
 from maggot_zenodo.publish.workflow import Outcome, Publisher
 from maggot_zenodo.state.journal import Journal
 from maggot_zenodo.zenodo.client import ZenodoClient
+from testkit.tokens import TOKEN
 
-TOKEN = "tok-Zx9-SECRET-5f1e2d3c4b5a69788796a5b4"
 SEMAPHORE = "META_datafile_ok.txt"
-
-
-class Emulator:
-    """``maggot-zenodo emulator --port 0`` in a subprocess; its base URL and test extras."""
-
-    def __init__(self, data: Path) -> None:
-        cmd = [
-            sys.executable, "-m", "maggot_zenodo", "emulator", "--host", "127.0.0.1",
-            "--port", "0", "--data", str(data), "--quiet",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        assert self.url.startswith("http://127.0.0.1:"), self.url
-        self.http = requests.Session()
-
-    def state(self) -> dict[str, Any]:
-        return self.http.get(f"{self.url}/_emulator/state", timeout=30).json()
-
-    def reset(self) -> None:
-        self.http.post(f"{self.url}/_emulator/reset", timeout=30).raise_for_status()
-
-    def faults(self, **spec: Any) -> None:
-        self.http.put(f"{self.url}/_emulator/faults", json=spec, timeout=30).raise_for_status()
-
-    def depositions(self) -> list[dict[str, Any]]:
-        return self.state()["depositions"]
-
-    def writes(self) -> int:
-        return self.state()["requests"]["writes"]
-
-    def close(self) -> None:
-        self.http.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def emulator_fixture(tmp_path_factory: Any) -> Iterator[Emulator]:
-    emu = Emulator(tmp_path_factory.mktemp("emulator"))
-    try:
-        yield emu
-    finally:
-        emu.close()
 
 
 def token_file(folder: Path, token: str = TOKEN) -> Path:
@@ -222,11 +169,3 @@ def copy_samples(samples: Path, dst: Path) -> list[Path]:
     for folder in folders:
         (folder / SEMAPHORE).touch()
     return folders
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
