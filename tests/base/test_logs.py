@@ -30,7 +30,7 @@ def test_json_lines_carry_fields_and_scrub_registered_secrets() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
     record = json.loads(lines[0])
-    assert record["event"] == "uploaded"
+    assert record["event"] == "team/ds1: uploaded"  # a line about a dataset names it
     assert record["dataset"] == "team/ds1"
     assert record["deposition_id"] == 42
     assert record["level"] == "info"
@@ -206,4 +206,4 @@ def test_dataset_name_of_a_top_level_dataset_is_its_path() -> None:
     sent = _journald_capture()
     logs.get_logger("test", dataset="Tomato2022").info("queued")
     assert sent[0]["DATASET"] == sent[0]["DATASET_NAME"] == "Tomato2022"
-    assert sent[0]["MESSAGE"] == "queued"  # get_logger(dataset=...) alone adds no prefix
+    assert sent[0]["MESSAGE"] == "Tomato2022: queued"  # the dataset field is the subject

@@ -144,7 +144,7 @@ def test_a_reload_onto_another_root_moves_the_lease_or_is_refused(
         data["storage"]["root"] = str(other)
         config.write_text(yaml.safe_dump(data))
         daemon.signal(signal.SIGHUP)
-        daemon.wait_log("configuration reloaded")
+        daemon.wait_log_matching("reload: configuration reloaded")
         wait_for(lambda: (other / LEASE_NAME).exists(), 10, "the lease on the new root")
         assert not (tmp_path / "storage" / LEASE_NAME).exists()
     finally:

@@ -297,7 +297,7 @@ def test_sighup_with_a_new_storage_root_restarts_the_watcher(
     finally:
         assert daemon.stop() == 0
     assert not (tmp_path / "elsewhere.db").exists()
-    assert len(daemon.find("watching")) == 2
+    assert len(daemon.find_matching("watching ")) == 2
 
 
 def test_run_once_interrupted_by_sigterm_exits_1_and_leaves_the_rest(

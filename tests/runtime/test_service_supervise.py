@@ -139,6 +139,6 @@ def test_a_watcher_healing_a_lost_root_watch_is_not_restarted(
         drop_semaphore(ds)
         wait_for(lambda: (status_file(ds) or {}).get("status") == "draft", 30, "publication")
         assert not [r for r in daemon.records() if "restarting the watcher" in r["event"]]
-        assert len(daemon.find("watching")) == 1
+        assert len(daemon.find_matching("watching ")) == 1
     finally:
         assert daemon.stop() == 0

@@ -205,6 +205,10 @@ class DaemonProcess:
             if bare_event(r) == event and all(r.get(k) == v for k, v in fields.items())
         ]
 
+    def find_matching(self, text: str) -> list[dict[str, Any]]:
+        """Every record whose message contains ``text``."""
+        return [r for r in self.records() if text in str(r.get("event", ""))]
+
     def wait_log(self, event: str, timeout: float = 20.0, **fields: Any) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
             if self.proc.poll() is not None and not self.find(event, **fields):
@@ -221,7 +225,7 @@ class DaemonProcess:
         """The first record whose message contains ``text`` (messages name their subject)."""
 
         def found() -> dict[str, Any] | None:
-            hits = [r for r in self.records() if text in str(r.get("event", ""))]
+            hits = self.find_matching(text)
             if not hits and self.proc.poll() is not None:
                 raise AssertionError(
                     f"daemon exited ({self.proc.returncode}) before logging {text!r}:\n"
