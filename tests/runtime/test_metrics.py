@@ -125,7 +125,7 @@ def test_retries_and_error_answers_are_counted_and_a_busy_port_stops_nothing(
             refused = [r for r in daemon.records() if "metrics endpoint" in r.get("event", "")]
             assert refused and refused[0]["event"].startswith(f"metrics endpoint 127.0.0.1:{port}")
             make_dataset(tmp_path / "storage", "later", semaphore=True)
-            daemon.wait_log("retry scheduled")
+            daemon.wait_log_matching(": retry in ")
 
             def retried() -> dict | None:
                 found = samples(prom.read_text(encoding="utf-8")) if prom.exists() else {}

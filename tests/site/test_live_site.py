@@ -117,7 +117,13 @@ def test_a_live_site(site: Site, emulator: Emulator, read_only: bool) -> None:
         drop_requests(site, read_only)
         answered = [r for r in REQUESTED if r != UNWRITABLE]
         wait_for(
-            lambda: all(status_file(site.folder(r)) for r in answered), 120, "every status file"
+            lambda: all(
+                (s := status_file(site.folder(r)))
+                and s.get("status") not in ("queued", "publishing")
+                for r in answered
+            ),
+            120,
+            "every status file at its end (not queued, not publishing)",
         )
         wait_for(lambda: daemon.find_matching(f"{UNWRITABLE}: cannot write"), 60, "EACCES")
         if read_only:
@@ -227,13 +233,21 @@ def assert_first_run(
     }
     assert written == {OLD[0], *NEW, MAGGOT_DRAFT, MAGGOT_PUBLISHED, TWIN}
     # the folder nobody may write: the fix is group and setgid, not ReadWritePaths
-    eacces = [r for r in records if f"{UNWRITABLE}: cannot write" in str(r.get("event"))]
+    eacces = [
+        r
+        for r in records
+        if r.get("dataset") == UNWRITABLE and f"{UNWRITABLE}: cannot write" in str(r["event"])
+    ]
     assert eacces and all(r["level"] == "error" for r in eacces)
     said = [f"{r['event']} {r['error']}" for r in eacces]
     assert all("setgid" in t and "ReadWritePaths" not in t for t in said), said
     assert all("Permission denied" in t for t in said), said
     if read_only:  # the read-only mount: the fix is ReadWritePaths, not permissions
-        erofs = [r for r in records if f"{READ_ONLY}: cannot write" in str(r.get("event"))]
+        erofs = [
+            r
+            for r in records
+            if r.get("dataset") == READ_ONLY and f"{READ_ONLY}: cannot write" in str(r["event"])
+        ]
         assert erofs and all(r["level"] == "error" for r in erofs)
         said = [f"{r['event']} {r['error']}" for r in erofs]
         assert all(f"ReadWritePaths={site.folder(READ_ONLY)}" in t for t in said), said

@@ -132,7 +132,7 @@ class Publisher:
             held = self._lock(folder)
         except OSError as exc:
             f = lock_failure(exc, self._locks())
-            get_logger(LOGGER, dataset=str(folder)).error(
+            get_logger(LOGGER, folder=str(folder)).error(
                 f"{folder}: cannot take the dataset lock", status="failed", error=f.detail
             )
             return Outcome.failed(folder, f)

@@ -231,7 +231,7 @@ class Runtime:
         if not folder.is_dir() or (folder != root and root not in folder.parents):
             log.warning(
                 f"{folder}: retry refused: not a folder below the storage root {root}",
-                dataset=str(folder),
+                folder=str(folder),
             )
             return False
         log.info(f"{self.rel(folder)}: retry requested", dataset=self.rel(folder))

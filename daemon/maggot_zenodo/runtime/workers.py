@@ -209,7 +209,7 @@ class WorkerPool:
             try:
                 result = self._handler(folder)
             except BaseException:  # a job must never take its worker down
-                log.exception("job crashed", dataset=str(folder))
+                log.exception(f"{folder}: job crashed", folder=str(folder))
                 result = FAILED
             self._finish(folder, result)
             self._changed()
@@ -238,5 +238,10 @@ class WorkerPool:
                 metrics.count_retry()
                 self._retry_at[folder] = due
                 heapq.heappush(self._retry_heap, (due, str(folder), folder))
-                log.info("retry scheduled", dataset=str(folder), attempt=attempt, delay=delay)
+                log.info(
+                    f"{folder}: retry in {delay:.0f} s (attempt {attempt})",
+                    folder=str(folder),
+                    attempt=attempt,
+                    delay=delay,
+                )
             self._cond.notify_all()

@@ -234,6 +234,8 @@ def write_queued(folder: Path, semaphore: str = DEFAULT_SEMAPHORE) -> bool:
     try:
         write(folder, queued_text(read(folder), semaphore))
     except OSError as exc:
-        log.warning("cannot write the status file", dataset=str(folder), error=str(exc))
+        log.warning(
+            f"{folder}: cannot write the queued status file", folder=str(folder), error=str(exc)
+        )
         return False
     return True

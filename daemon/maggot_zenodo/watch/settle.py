@@ -190,7 +190,7 @@ class Settler:
                 try:
                     self._on_settled(folder)
                 except Exception:
-                    log.exception("settled dataset could not be queued", dataset=str(folder))
+                    log.exception(f"{folder}: settled, but could not be queued", folder=str(folder))
             with self._cond:
                 if not self._stopped and self._pending:
                     self._cond.wait(self._tick)
@@ -204,8 +204,9 @@ class Settler:
             if folder not in self._failing:
                 self._failing.add(folder)
                 log.warning(
-                    "cannot check whether the dataset's files changed; publishing it as is",
-                    dataset=str(folder),
+                    f"{folder}: cannot check whether the dataset's files changed; "
+                    "publishing it as is",
+                    folder=str(folder),
                     error=f"{type(exc).__name__}: {exc}"[:300],
                 )
             return ((f"unreadable:{type(exc).__name__}", -1, -1, -1),)
