@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEB_PACKAGES := libsystemd-dev pkg-config gcc
 PYTEST_ARGS ?=
 
-.PHONY: all demo test lint format bench deb deb-all e2e clean debian-deps sandbox-test
+.PHONY: all demo test test-slow lint format bench deb deb-all e2e clean debian-deps sandbox-test
 
 all: test
 
@@ -44,8 +44,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix daemon tests benchmarks
 	$(BIN)/ruff format daemon tests benchmarks
 
+# The ordinary suite skips the tests marked slow (the soak, kill -9 loops); test-slow runs
+# them alone, printing the soak's figures (MAGGOT_SOAK_SECONDS sets its length, default 180).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow -s -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python -m maggot_zenodo.demo
