@@ -28,7 +28,7 @@ SEMAPHORE = "META_datafile_ok.txt"
 DATASETS = 50
 SOAK_SECONDS = float(os.environ.get("MAGGOT_SOAK_SECONDS", "180"))
 SEED = int(os.environ.get("MAGGOT_SOAK_SEED", "15"))
-FAULT_RATE = 0.08
+FAULT_RATE = 0.12
 DRAIN_SECONDS = 420.0  # faults off: every dataset must be done within this
 
 
