@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 
-from publish_support import make_dataset
+from publish_support import direct_client, make_dataset
 
+from maggot_zenodo.publish import markers
 from maggot_zenodo.state import statusfile
 
 
@@ -104,3 +106,24 @@ def test_two_vanished_folders_of_one_title_are_not_guessed_between(site, emu):
     assert third.status == "draft", third
     assert third.deposition_id not in (one.deposition_id, made.deposition_id)
     assert len(emu.depositions()) == 3
+
+
+def test_a_folder_renamed_after_a_lost_create_answer_adopts_that_create(site, emu):
+    # The create reached Zenodo, its answer was lost, the daemon was killed, the folder was
+    # renamed: the vanished row's open marker names that deposition; it is adopted, not doubled.
+    folder = make_dataset(site.root, "lost", {"a.csv": "1\n"})
+    emu.faults(rate=1, kinds=["503"])  # the row exists; nothing reaches Zenodo
+    assert site.pub.publish(folder).status == "failed"
+    emu.faults(rate=0)
+    [row] = site.journal.rows()
+    uid = str(uuid.uuid4())
+    marker = markers.MARKER_PREFIX + uid
+    site.journal.add_marker(row.id, marker)  # the intent, journaled before the request
+    title = "lost: measurements of a test campaign"
+    with direct_client(emu.url) as client:  # the request that reached Zenodo
+        client.create({"title": markers.marker_title(title, uid), "notes": marker})
+    os.rename(folder, site.root / "found")
+    again = site.pub.publish(site.root / "found")
+    assert again.status == "draft", again
+    [dep] = emu.depositions()
+    assert again.deposition_id == dep["id"] and dep["title"] == title
