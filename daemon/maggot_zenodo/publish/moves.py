@@ -160,7 +160,11 @@ def _is_this_dataset(s: Session, row: DatasetRow, metadata: Mapping[str, Any]) -
     if row.deposition_id is not None:
         try:
             return matches(s.repo.get(row.deposition_id), metadata)
-        except (Gone, Denied, Failure):
+        except (Gone, Denied):
+            return False
+        except Failure as f:
+            if f.retryable:
+                raise  # unsure now: try again later rather than create a second deposition
             return False
     title = str(metadata.get("title") or "")
     marks = dict(s.journal.open_markers(row.id))
