@@ -72,6 +72,17 @@ def matches(dep: Deposition, metadata: Mapping[str, Any]) -> bool:
     )
 
 
+def matches_or_marked(dep: Deposition, metadata: Mapping[str, Any]) -> bool:
+    """:func:`matches`, or ``dep`` still holds the title our create gave it (this dataset's
+    title and a create marker): the metadata update after the create never happened."""
+    marker = markers.marker_of(dep)
+    if marker is None:
+        return matches(dep, metadata)
+    uid = marker.removeprefix(markers.MARKER_PREFIX)
+    title = str(dep.metadata.get("title") or dep.title or "")
+    return title == markers.marker_title(str(metadata.get("title") or ""), uid)
+
+
 def same_metadata(dep: Deposition, metadata: Mapping[str, Any]) -> bool:
     """Does ``dep`` already hold this metadata (every key we send, but the day's date)?"""
     return all(dep.metadata.get(k) == v for k, v in metadata.items() if k != "publication_date")
@@ -106,7 +117,7 @@ def _claim(s: Session, metadata: Mapping[str, Any], claimed: int) -> bool:
         dep = s.repo.get(claimed)
     except (Gone, Denied, Failure):
         return False  # not there, or not in this account: nothing to take over
-    if not matches(dep, metadata):
+    if not matches_or_marked(dep, metadata):
         s.log.warning(
             f"{s.row.folder}: status file names deposition {claimed}, whose title or creators "
             "differ from the dataset's; not adopting it",
@@ -159,20 +170,15 @@ def follow_vanished(s: Session, metadata: Mapping[str, Any]) -> None:
 def _is_this_dataset(s: Session, row: DatasetRow, metadata: Mapping[str, Any]) -> bool:
     if row.deposition_id is not None:
         try:
-            return matches(s.repo.get(row.deposition_id), metadata)
+            return matches_or_marked(s.repo.get(row.deposition_id), metadata)
         except (Gone, Denied):
             return False
         except Failure as f:
             if f.retryable:
                 raise  # unsure now: try again later rather than create a second deposition
             return False
-    title = str(metadata.get("title") or "")
     marks = dict(s.journal.open_markers(row.id))
-    for dep in markers.carrying(s, marks):
-        uid = str(markers.marker_of(dep)).removeprefix(markers.MARKER_PREFIX)
-        if str(dep.metadata.get("title") or dep.title or "") == markers.marker_title(title, uid):
-            return True
-    return False
+    return any(matches_or_marked(dep, metadata) for dep in markers.carrying(s, marks))
 
 
 def _moved(s: Session, old: DatasetRow, dep_id: int | None) -> None:
