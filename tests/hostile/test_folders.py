@@ -127,3 +127,21 @@ def test_a_folder_renamed_after_a_lost_create_answer_adopts_that_create(site, em
     assert again.status == "draft", again
     [dep] = emu.depositions()
     assert again.deposition_id == dep["id"] and dep["title"] == title
+
+
+def test_a_folder_renamed_before_the_metadata_update_keeps_its_marked_deposition(site, emu):
+    # Found by the soak: killed between the create and the metadata update, the deposition
+    # still bears the create marker's title; the renamed folder must still recognise it.
+    folder = make_dataset(site.root, "marked", {"a.csv": "1\n"})
+    emu.faults(rate=1, kinds=["503"], methods=["PUT"])  # the create lands, the update never
+    first = site.pub.publish(folder)
+    emu.faults(rate=0)
+    assert first.status == "failed" and first.retryable, first
+    [dep] = emu.depositions()
+    assert "[maggot-zenodo " in dep["title"]
+    statusfile.write(folder, "status: publishing\n")
+    os.rename(folder, site.root / "marked-renamed")
+    again = site.pub.publish(site.root / "marked-renamed")
+    assert again.status == "draft", again
+    [dep] = emu.depositions()
+    assert again.deposition_id == dep["id"] and "[maggot-zenodo " not in dep["title"]
