@@ -9,7 +9,7 @@ DEB_PACKAGES := libsystemd-dev pkg-config gcc
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 
-.PHONY: all demo test lint format bench deb deb-all e2e clean debian-deps sandbox-test
+.PHONY: all demo test test-slow lint format bench deb deb-all e2e clean debian-deps sandbox-test
 
 all: test
 
@@ -46,12 +46,17 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix daemon tests benchmarks
 	$(BIN)/ruff format daemon tests benchmarks
 
-# Two passes: everything on $(TEST_WORKERS) xdist workers (an xdist_group stays on one worker),
-# then, alone, the few tests marked serial (they change system-wide state: inotify sysctls).
-# Exit code 5 ("no tests collected") of the serial pass is fine when PYTEST_ARGS selects none.
+# Two passes: everything but the slow tests on $(TEST_WORKERS) xdist workers (an xdist_group stays
+# on one worker), then, alone, the few tests marked serial (they change system-wide state:
+# inotify sysctls). Exit code 5 ("no tests collected") of the serial pass is fine when
+# PYTEST_ARGS selects none. test-slow runs the slow ones (the soak, kill -9 loops), printing
+# the soak's figures (MAGGOT_SOAK_SECONDS sets its length, default 180).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || [ $$? = 5 ]
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "serial and not slow" $(PYTEST_ARGS) || [ $$? = 5 ]
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow -s -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python -m maggot_zenodo.demo

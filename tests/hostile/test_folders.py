@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 
-from testkit.publishing import make_dataset
+from testkit.publishing import direct_client, make_dataset
+
+from maggot_zenodo.publish import markers
+from maggot_zenodo.state import statusfile
 
 
 def test_a_folder_named_like_the_status_file_is_a_final_failure_with_the_right_hint(site, emu):
@@ -63,3 +67,81 @@ def _rename_once_the_id_is_known(folder, renamed) -> None:
             return
         time.sleep(0.01)
     raise AssertionError("the status file never named the deposition")
+
+
+def test_a_folder_renamed_before_its_status_file_named_the_deposition_keeps_it(site, emu):
+    # Found by the soak: a kill -9 just after the create (the journal knows the deposition,
+    # the status file does not yet), then a rename. The renamed folder claimed nothing, the
+    # title search skipped the deposition the vanished row owned: a second deposition.
+    folder = make_dataset(site.root, "early", {"a.csv": "1\n", "b.csv": "2\n"})
+    first = site.pub.publish(folder)
+    assert first.status == "draft", first
+    statusfile.write(folder, "status: publishing\n")  # as the daemon left it when killed
+    renamed = site.root / "group" / "early-renamed"
+    renamed.parent.mkdir()
+    os.rename(folder, renamed)
+    again = site.pub.publish(renamed)
+    assert again.status == "draft", again
+    assert again.deposition_id == first.deposition_id
+    [dep] = emu.depositions()
+    assert sorted(f["filename"] for f in dep["files"]) == ["META_early.json", "a.csv", "b.csv"]
+
+
+def test_two_vanished_folders_of_one_title_are_not_guessed_between(site, emu):
+    # the journal alone cannot tell which vanished folder this is: a new deposition, no takeover
+    one = site.pub.publish(make_dataset(site.root, "twin", {"a.csv": "1\n"}))
+    os.rename(site.root / "twin", site.root / "twin-old")
+    two = site.pub.publish(site.root / "twin-old")
+    assert two.deposition_id == one.deposition_id  # a plain rename, named by its status file
+    copy = make_dataset(site.root / "elsewhere", "twin", {"a.csv": "1\n"})
+    made = site.pub.publish(copy)
+    assert made.deposition_id != one.deposition_id  # a copy next to a live original: its own
+    for path in (site.root / "twin-old", copy):
+        statusfile.write(path, "status: publishing\n")
+    os.rename(site.root / "twin-old", site.root / "gone-1")
+    os.rename(copy, site.root / "gone-2")
+    for path in (site.root / "gone-1", site.root / "gone-2"):
+        (path / "META_twin.json").unlink()  # both vanished as datasets
+    third = site.pub.publish(make_dataset(site.root / "third", "twin", {"a.csv": "1\n"}))
+    assert third.status == "draft", third
+    assert third.deposition_id not in (one.deposition_id, made.deposition_id)
+    assert len(emu.depositions()) == 3
+
+
+def test_a_folder_renamed_after_a_lost_create_answer_adopts_that_create(site, emu):
+    # The create reached Zenodo, its answer was lost, the daemon was killed, the folder was
+    # renamed: the vanished row's open marker names that deposition; it is adopted, not doubled.
+    folder = make_dataset(site.root, "lost", {"a.csv": "1\n"})
+    emu.faults(rate=1, kinds=["503"])  # the row exists; nothing reaches Zenodo
+    assert site.pub.publish(folder).status == "failed"
+    emu.faults(rate=0)
+    [row] = site.journal.rows()
+    uid = str(uuid.uuid4())
+    marker = markers.MARKER_PREFIX + uid
+    site.journal.add_marker(row.id, marker)  # the intent, journaled before the request
+    title = "lost: measurements of a test campaign"
+    with direct_client(emu.url) as client:  # the request that reached Zenodo
+        client.create({"title": markers.marker_title(title, uid), "notes": marker})
+    os.rename(folder, site.root / "found")
+    again = site.pub.publish(site.root / "found")
+    assert again.status == "draft", again
+    [dep] = emu.depositions()
+    assert again.deposition_id == dep["id"] and dep["title"] == title
+
+
+def test_a_folder_renamed_before_the_metadata_update_keeps_its_marked_deposition(site, emu):
+    # Found by the soak: killed between the create and the metadata update, the deposition
+    # still bears the create marker's title; the renamed folder must still recognise it.
+    folder = make_dataset(site.root, "marked", {"a.csv": "1\n"})
+    emu.faults(rate=1, kinds=["503"], methods=["PUT"])  # the create lands, the update never
+    first = site.pub.publish(folder)
+    emu.faults(rate=0)
+    assert first.status == "failed" and first.retryable, first
+    [dep] = emu.depositions()
+    assert "[maggot-zenodo " in dep["title"]
+    statusfile.write(folder, "status: publishing\n")
+    os.rename(folder, site.root / "marked-renamed")
+    again = site.pub.publish(site.root / "marked-renamed")
+    assert again.status == "draft", again
+    [dep] = emu.depositions()
+    assert again.deposition_id == dep["id"] and "[maggot-zenodo " not in dep["title"]

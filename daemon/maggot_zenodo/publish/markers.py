@@ -63,6 +63,11 @@ def _candidates(s: Session, markers: Mapping[str, float]) -> list[Deposition]:
     return s.repo.recent(min(markers.values()) - 300)
 
 
+def carrying(s: Session, markers: Mapping[str, float]) -> list[Deposition]:
+    """The depositions in the account that carry one of ``markers`` (unanswered creates)."""
+    return [d for d in _candidates(s, markers) if marker_of(d) in markers] if markers else []
+
+
 def search(s: Session) -> tuple[str, Deposition, list[Hit]] | None:
     """The deposition an unanswered create made (oldest marker first), with the duplicates
     other unanswered creates made; None if not listed. Resolves nothing found."""
