@@ -225,7 +225,12 @@ class _Run:
         except OSError as exc:
             raise self._unwritable(exc) from None
         self.plan = prepare(
-            self.config, self._site(), self.folder, with_files=with_files, md5_cache=self.journal
+            self.config,
+            self._site(),
+            self.folder,
+            with_files=with_files,
+            md5_cache=self.journal,
+            read_ahead=False,  # each file read once: the deposit hashes what it must (#13)
         )
         writeback.log_warnings(self.log, self.rel, self.plan)
         if self.p.stop.is_set():
@@ -236,7 +241,14 @@ class _Run:
         moves.recognise(session, self.plan.metadata, self.claimed)
         z = self.config.zenodo
         adopt = z.adopt == "title"
-        dep = deposit(self.plan, session, publish=z.publish, adopt=adopt, progress=self.progress)
+        dep = deposit(
+            self.plan,
+            session,
+            publish=z.publish,
+            adopt=adopt,
+            progress=self.progress,
+            concurrency=z.upload_concurrency,
+        )
         self.row = session.row
         return self._succeed("draft" if dep.state == "unsubmitted" else "published")
 
