@@ -27,10 +27,10 @@ SEMAPHORE = "META_datafile_ok.txt"
 class Emulator:
     """``maggot-zenodo emulator --port 0`` in a subprocess; its base URL and test extras."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, *extra: str) -> None:
         cmd = [
             sys.executable, "-m", "maggot_zenodo", "emulator", "--host", "127.0.0.1",
-            "--port", "0", "--data", str(data), "--quiet",
+            "--port", "0", "--data", str(data), "--quiet", *extra,
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
