@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from publish_support import (
     token_file,
 )
 
+from maggot_zenodo.publish.prepare import load_site, prepare
 from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.journal import Journal
 
@@ -220,3 +222,39 @@ def test_a_kill_with_uploads_in_flight_resumes_with_one_deposition(tmp_path: Pat
     [dep] = emu.depositions()  # one deposition, every file once, right
     assert held_files(dep) == expected_files(folder, list(files))
     assert TOKEN not in done.stdout + done.stderr
+
+
+def test_a_publication_plan_reads_no_file_and_holds_only_cached_md5s(tmp_path: Path) -> None:
+    config = make_config(tmp_path, tmp_path / "storage", "http://127.0.0.1:9")
+    folder = _dataset(config.storage.root)
+    journal = Journal(config.state)
+    cached = folder / "part01.bin"
+    st = cached.stat()
+    journal.store_md5(str(cached), st.st_size, st.st_mtime_ns, st.st_ino, "1" * 32)
+    plan = prepare(config, load_site(config), folder, with_files=True, md5_cache=journal,
+                   read_ahead=False)  # fmt: skip
+    assert plan.md5 == {"part01.bin": "1" * 32}
+    assert [f["name"] for f in plan.file_list()] == ["part01.bin"]
+    assert len(plan.files) == len(FILES) + 1
+    journal.close()
+
+
+def test_without_the_cache_a_file_zenodo_holds_is_hashed_not_sent(tmp_path: Path, emu) -> None:
+    config = make_config(tmp_path, tmp_path / "storage", emu.url)
+    folder = _dataset(config.storage.root)
+    journal = Journal(config.state)
+    pub = publisher(config, journal)
+    assert pub.publish(folder).ok
+    with sqlite3.connect(config.state) as db:
+        db.execute("DELETE FROM md5cache")
+    meta = folder / "META_ds.json"
+    record = json.loads(meta.read_text())
+    record["description"] = "A new description: the metadata file changes, the data do not."
+    meta.write_text(json.dumps(record))
+    writes = emu.writes()
+    assert pub.publish(folder).ok
+    # the metadata and its file again; each data file hashed (same name and size) and kept
+    assert emu.writes() - writes == 2
+    [dep] = emu.depositions()
+    assert held_files(dep) == expected_files(folder, list(FILES))
+    journal.close()
