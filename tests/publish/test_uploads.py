@@ -231,8 +231,7 @@ def test_a_publication_plan_reads_no_file_and_holds_only_cached_md5s(tmp_path: P
     cached = folder / "part01.bin"
     st = cached.stat()
     journal.store_md5(str(cached), st.st_size, st.st_mtime_ns, st.st_ino, "1" * 32)
-    plan = prepare(config, load_site(config), folder, with_files=True, md5_cache=journal,
-                   read_ahead=False)  # fmt: skip
+    plan = prepare(config, load_site(config), folder, with_files=True, md5_cache=journal)
     assert plan.md5 == {"part01.bin": "1" * 32}
     assert [f["name"] for f in plan.file_list()] == ["part01.bin"]
     assert len(plan.files) == len(FILES) + 1

@@ -1,7 +1,7 @@
 """Everything about a dataset that needs no repository: token, read, convert, vet files, md5s.
 
-A publication reads each file once (#13): with ``read_ahead=False`` the plan holds only the
-md5s the cache knows; the deposit hashes ahead only a file whose md5 could save an upload,
+A publication reads each file once (#13): the plan holds only the md5s the cache knows
+(unless ``read_ahead``); the deposit hashes ahead only a file whose md5 could save an upload,
 and takes the others' md5 from the upload itself (see :mod:`maggot_zenodo.publish.uploads`).
 
 :func:`convert_dataset` is the one read → convert pipeline (``check`` uses it too);
@@ -195,10 +195,11 @@ def prepare(
     with_files: bool,
     md5_cache: Md5Cache | None = None,
     today: dt.date | None = None,
-    read_ahead: bool = True,
+    read_ahead: bool = False,
 ) -> Plan:
-    """The plan for ``folder``, or a Failure naming every problem found. ``read_ahead=False``:
-    no file is read here, the plan holds the md5s ``md5_cache`` knows (a publication)."""
+    """The plan for ``folder``, or a Failure naming every problem found. No file is read here:
+    the plan holds the md5s ``md5_cache`` knows (the deposit hashes what it must, #13);
+    ``read_ahead``: every file's md5 now."""
     try:
         converted = convert_dataset(config, site, folder, today=today)
     except DatasetError as exc:

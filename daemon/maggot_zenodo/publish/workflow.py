@@ -225,12 +225,7 @@ class _Run:
         except OSError as exc:
             raise self._unwritable(exc) from None
         self.plan = prepare(
-            self.config,
-            self._site(),
-            self.folder,
-            with_files=with_files,
-            md5_cache=self.journal,
-            read_ahead=False,  # each file read once: the deposit hashes what it must (#13)
+            self.config, self._site(), self.folder, with_files=with_files, md5_cache=self.journal
         )
         writeback.log_warnings(self.log, self.rel, self.plan)
         if self.p.stop.is_set():
