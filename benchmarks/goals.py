@@ -92,7 +92,7 @@ def _upload_rss(text: str) -> Row | None:
 
 
 def _emulator_scale(text: str) -> Row | None:
-    every = re.search(rf"\ball: {_NUM} ms vs\s+{_NUM} ms", text)
+    every = re.search(rf"\ball:\s+{_NUM} ms vs\s+{_NUM} ms", text)
     ratio = re.search(rf"scale ratio \(goal <= 1.5\): {_NUM}", text)
     if not ratio:
         return None
