@@ -17,8 +17,9 @@
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -94,12 +95,10 @@ def upload_missing(
             _begin(s, dep, plan, f)
             _finish(s, dep, plan, _send(s, dep, f, progress))
         return
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(todo))) as pool:
-        _run_pool(pool, s, dep, plan, todo, progress, concurrency)
+    _run_concurrently(s, dep, plan, todo, progress, concurrency)
 
 
-def _run_pool(
-    pool: ThreadPoolExecutor,
+def _run_concurrently(
     s: Session,
     dep: Deposition,
     plan: Plan,
@@ -107,12 +106,17 @@ def _run_pool(
     progress: ProgressFactory | None,
     concurrency: int,
 ) -> None:
-    """Keep ``concurrency`` uploads in flight; journal each end here, on the calling thread."""
+    """Keep ``concurrency`` uploads in flight; journal each end here, on the calling thread.
+
+    Each upload runs on a daemon thread of its own (not a ThreadPoolExecutor, whose threads
+    the interpreter joins at exit): a daemon stopping after ``shutdown_timeout`` must not
+    wait for an upload stuck on the network."""
+    results: queue.Queue[Sent | BaseException] = queue.Queue()
     waiting: Iterator[datafiles.LocalFile] = iter(todo)
-    running: set[Future[Sent]] = set()
+    running = 0
     first: BaseException | None = None
     while True:
-        while first is None and len(running) < concurrency:
+        while first is None and running < concurrency:
             f = next(waiting, None)
             if f is None:
                 break
@@ -121,17 +125,36 @@ def _run_pool(
             except BaseException as exc:  # Stopped too: raised once all end
                 first = exc
                 break
-            running.add(pool.submit(_send, s, dep, f, progress))
-        if not running:
+            name = f"upload-{f.key}"[:60]
+            threading.Thread(
+                target=_send_into, args=(results, s, dep, f, progress), name=name, daemon=True
+            ).start()
+            running += 1
+        if running == 0:
             break
-        done, running = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            try:
-                _finish(s, dep, plan, future.result())
-            except BaseException as exc:  # the first one is raised below
-                first = first or exc
+        result = results.get()
+        running -= 1
+        try:
+            if isinstance(result, BaseException):
+                raise result
+            _finish(s, dep, plan, result)
+        except BaseException as exc:  # the first one is raised below
+            first = first or exc
     if first is not None:
         raise first
+
+
+def _send_into(
+    results: queue.Queue[Sent | BaseException],
+    s: Session,
+    dep: Deposition,
+    f: datafiles.LocalFile,
+    factory: Any,
+) -> None:
+    try:
+        results.put(_send(s, dep, f, factory))
+    except BaseException as exc:  # handed to the calling thread, which raises it
+        results.put(exc)
 
 
 def _begin(s: Session, dep: Deposition, plan: Plan, f: datafiles.LocalFile) -> None:
