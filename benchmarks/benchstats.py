@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -42,3 +43,14 @@ def time_command(argv: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def figure(name: str, *, ours: str, baseline: str, ratio: float, goal: str, met: bool) -> None:
+    """One figure of issue #13's goals table for ``run_all.py``'s final table: a JSON line
+    appended to ``$BENCH_FIGURES`` when set (nothing otherwise)."""
+    path = os.environ.get("BENCH_FIGURES")
+    if not path:
+        return
+    line = {"figure": name, "ours": ours, "baseline": baseline, "ratio": ratio, "goal": goal}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({**line, "met": met}) + "\n")

@@ -72,6 +72,7 @@ class ZenodoConfig:
     rate_limit: int = 90
     max_retries: int = 8
     min_upload_rate: int = 1_048_576
+    upload_concurrency: int = 4  # a dataset's files sent at once (#13)
     max_files: int = 100
     max_file_size: int = 50_000_000_000
     max_record_size: int = 50_000_000_000

@@ -31,7 +31,7 @@ def _md5(data: bytes) -> str:
 
 def test_a_plan_holds_the_metadata_the_files_and_their_md5s(config, tmp_path: Path) -> None:
     folder = make_dataset(config.storage.root, "ds1", {"a.csv": "1,2\n", "sub/b.txt": "b"})
-    plan = prepare(config, load_site(config), folder, with_files=True, today=TODAY)
+    plan = prepare(config, load_site(config), folder, with_files=True, today=TODAY, read_ahead=True)
     assert isinstance(plan, Plan) and plan.folder == folder
     assert plan.metadata["title"].startswith("ds1")
     assert plan.metadata["publication_date"] == "2026-01-02"
@@ -51,7 +51,9 @@ def test_md5s_come_from_the_cache_when_the_file_is_unchanged(config, tmp_path: P
     folder = make_dataset(config.storage.root, "ds3", {"a.csv": "1\n"})
     journal = Journal(tmp_path / "j.db")
     try:
-        first = prepare(config, load_site(config), folder, with_files=True, md5_cache=journal)
+        first = prepare(
+            config, load_site(config), folder, with_files=True, md5_cache=journal, read_ahead=True
+        )
         f = next(f for f in first.files if f.key == "a.csv")
         assert journal.cached_md5(str(f.path), f.size, f.mtime_ns, f.ino) == _md5(b"1\n")
         journal.store_md5(str(f.path), f.size, f.mtime_ns, f.ino, "0" * 32)  # a marked value

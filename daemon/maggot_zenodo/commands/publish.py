@@ -14,27 +14,43 @@ from maggot_zenodo.publish.workflow import Outcome, ProgressFactory, Publisher
 from maggot_zenodo.state.journal import Journal
 
 
-def _progress_bars(stream: TextIO) -> ProgressFactory | None:
-    """A tqdm bar per file when ``stream`` is a terminal; nothing otherwise."""
-    try:
-        if not stream.isatty():
-            return None
-    except (AttributeError, ValueError):
-        return None
-    from tqdm import tqdm
+class _Bars:
+    """One tqdm bar per file being sent and one for the whole batch (``expect``).
 
-    def factory(name: str, size: int) -> Any:
-        bar = tqdm(total=size, desc=name, unit="B", unit_scale=True, leave=True, file=stream)
+    The client reports the bytes sent so far in the current attempt; tqdm wants increments.
+    Files upload concurrently: tqdm's own lock keeps the bars' lines apart."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._stream = stream
+        self._total: Any = None
+
+    def expect(self, files: int, size: int) -> None:
+        if self._total is not None:
+            self._total.close()
+        self._total = self._tqdm(
+            total=size, desc=f"total ({files} files)", unit="B", unit_scale=True,
+            leave=True, file=self._stream, position=0,
+        )  # fmt: skip
+
+    def __call__(self, name: str, size: int) -> Any:
+        bar = self._tqdm(total=size, desc=name, unit="B", unit_scale=True, leave=True,
+                         file=self._stream)  # fmt: skip
+        total = self._total
         seen = [0]
 
         class _Bar:
-            """The client reports bytes sent so far in this attempt; tqdm wants increments."""
-
             def update(self, so_far: int) -> None:
                 if so_far < seen[0]:  # a new attempt starts again at 0
                     bar.reset(total=size)
+                    if total is not None:
+                        total.update(-seen[0])
                     seen[0] = 0
                 bar.update(so_far - seen[0])
+                if total is not None:
+                    total.update(so_far - seen[0])
                 seen[0] = so_far
 
             def close(self) -> None:
@@ -42,7 +58,15 @@ def _progress_bars(stream: TextIO) -> ProgressFactory | None:
 
         return _Bar()
 
-    return factory
+
+def _progress_bars(stream: TextIO) -> ProgressFactory | None:
+    """Progress bars (a bar per file and a total) when ``stream`` is a terminal; else none."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return _Bars(stream)
 
 
 def _token_path(source: SecretSource) -> Path | None:

@@ -159,6 +159,8 @@ def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
         error = t[-1]
         if width is None or len(head) + len(error) <= width:
             lines.append((head + error).rstrip())
+        elif len(error) <= width - indent:  # fits under its column: no wrapping to do
+            lines.append(head + error)
         elif width - indent >= _MIN_ERROR_WIDTH:
             parts = textwrap.wrap(
                 error, width - indent, break_long_words=False, break_on_hyphens=False

@@ -13,31 +13,24 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
-from maggot_zenodo import metrics
-from maggot_zenodo.publish import adoption, datafiles, markers
+from maggot_zenodo.publish import adoption, markers
 from maggot_zenodo.publish.explain import Failure
 from maggot_zenodo.publish.prepare import Plan, metadata_hash
 from maggot_zenodo.publish.repository import Denied, Gone
 from maggot_zenodo.publish.session import Session
-from maggot_zenodo.zenodo.entities import Deposition, DepositionFile
+from maggot_zenodo.publish.uploads import (
+    Progress,
+    ProgressFactory,
+    digest_ahead,
+    remote_files,
+    upload_missing,
+)
+from maggot_zenodo.zenodo.entities import Deposition
 
-
-class Progress(Protocol):
-    def update(self, n: int) -> Any: ...
-    def close(self) -> Any: ...
-
-
-#: Called with (file name, size in bytes) before each upload; tqdm fits.
-ProgressFactory = Callable[[str, int], Progress]
-
-
-def remote_files(dep: Deposition) -> dict[str, DepositionFile]:
-    """A deposition's files by name."""
-    return {f.filename: f for f in dep.files if f.filename}
+__all__ = ["Progress", "ProgressFactory", "deposit", "remote_files"]
 
 
 def deposit(
@@ -47,13 +40,15 @@ def deposit(
     publish: bool,
     adopt: bool = True,
     progress: ProgressFactory | None = None,
+    concurrency: int = 1,
 ) -> Deposition:
     """Create, adopt, version, update, upload and publish as needed; exactly once.
-    ``adopt``: look for this dataset's deposition by title before creating one."""
+    ``adopt``: look for this dataset's deposition by title before creating one;
+    ``concurrency``: how many files upload at once."""
     dep = _deposition(s, plan, adopt)
     if dep.state == "unsubmitted":
         _put_metadata(s, dep, plan.metadata)
-        _upload_missing(s, dep, plan, progress)
+        upload_missing(s, dep, plan, progress, concurrency)
         if plan.with_files:
             _delete_undeclared(s, dep, plan)
         if publish:
@@ -125,8 +120,12 @@ def _deposition(s: Session, plan: Plan, adopt: bool) -> Deposition:
 def _files_differ(s: Session, dep: Deposition, plan: Plan) -> bool:
     """Would a sync upload or delete anything? (Files others added are not ours.)"""
     remote = remote_files(dep)
+    digest_ahead(s, plan, remote)  # only the files a same-size remote one may match
     wanted = plan.wanted()
-    if any((f.checksum if (f := remote.get(k)) else None) != md5 for k, md5 in wanted.items()):
+    if any(
+        md5 is None or (f.checksum if (f := remote.get(k)) else None) != md5
+        for k, md5 in wanted.items()
+    ):
         return True
     ours = s.journal.uploaded(s.row.id) if plan.with_files else {}
     return any(k in ours and k not in wanted for k in remote)
@@ -156,45 +155,6 @@ def _put_metadata(s: Session, dep: Deposition, metadata: Mapping[str, Any]) -> N
     s.repo.update_metadata(dep, metadata)
     s.update(metadata_hash=digest)
     s.step("metadata", "result", {"id": dep.id, "hash": digest})
-
-
-def _upload_missing(
-    s: Session, dep: Deposition, plan: Plan, progress: ProgressFactory | None
-) -> None:
-    """Upload each planned file the deposition does not hold with the same md5."""
-    remote = remote_files(dep)
-    for f in plan.files:
-        md5 = plan.md5[f.key]
-        have = remote.get(f.key)
-        if have and have.checksum == md5:
-            continue
-        s.checkpoint()
-        s.journal.mark_uploaded(s.row.id, f.key, md5, f.size)
-        s.step("upload", "intent", {"id": dep.id, "key": f.key, "md5": md5})
-        fd = datafiles.open_verified(f)
-        bar = progress(f.key, f.size) if progress else None
-        try:
-            held = s.repo.upload(
-                dep, datafiles.fd_path(fd), f.key, bar.update if bar is not None else None
-            )
-        finally:
-            os.close(fd)
-            if bar is not None:
-                bar.close()
-        if held != md5:
-            raise Failure(
-                f"The file “{f.location}” changed while it was being sent.",
-                "Wait until the files are complete; it will be tried again.",
-                retryable=True,
-            )
-        s.step("upload", "result", {"id": dep.id, "key": f.key, "md5": md5})
-        metrics.count_upload(f.size)
-        s.log.info(
-            f"{s.row.folder}: uploaded {f.key} to deposition {dep.id}",
-            deposition_id=dep.id,
-            file=f.key,
-            size=f.size,
-        )
 
 
 def _delete_undeclared(s: Session, dep: Deposition, plan: Plan) -> None:

@@ -1,5 +1,9 @@
 """Everything about a dataset that needs no repository: token, read, convert, vet files, md5s.
 
+A publication reads each file once (#13): the plan holds only the md5s the cache knows
+(unless ``read_ahead``); the deposit hashes ahead only a file whose md5 could save an upload,
+and takes the others' md5 from the upload itself (see :mod:`maggot_zenodo.publish.uploads`).
+
 :func:`convert_dataset` is the one read → convert pipeline (``check`` uses it too);
 :func:`prepare` adds the token and the vetted files and gives a :class:`Plan`, which
 :func:`maggot_zenodo.publish.deposit.deposit` sends. Nothing here makes a request.
@@ -47,20 +51,28 @@ class Converted:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one deposit sends: the converted metadata and the vetted files with their md5s."""
+    """What one deposit sends: the converted metadata and the vetted files with the md5s known.
+
+    ``md5`` fills in as the deposit learns them (hashed ahead, or computed while sending):
+    once a deposit succeeded it holds every file's."""
 
     folder: Path
     metadata: Mapping[str, Any]
     files: tuple[datafiles.LocalFile, ...]
-    md5: Mapping[str, str]  # file key -> md5
+    md5: dict[str, str]  # file key -> md5, for the files whose md5 is known
     with_files: bool  # False: only the metadata file (no semaphore: never delete data)
     warnings: tuple[Problem, ...] = ()
 
-    def wanted(self) -> dict[str, str]:
-        return {f.key: self.md5[f.key] for f in self.files}
+    def wanted(self) -> dict[str, str | None]:
+        return {f.key: self.md5.get(f.key) for f in self.files}
 
     def file_list(self) -> list[dict[str, Any]]:
-        return [{"name": f.key, "size": f.size, "md5": self.md5[f.key]} for f in self.files]
+        """The files with their md5 (a file whose md5 is not known yet is left out)."""
+        return [
+            {"name": f.key, "size": f.size, "md5": self.md5[f.key]}
+            for f in self.files
+            if f.key in self.md5
+        ]
 
 
 class Md5Cache(Protocol):
@@ -145,20 +157,33 @@ def choose_token(config: Config, semaphore: Path | None) -> tokens.Token:
         ) from None
 
 
-def md5s(files: Sequence[datafiles.LocalFile], cache: Md5Cache | None) -> dict[str, str]:
-    """Every file's md5, read once per (path, size, mtime, inode) when a cache is given."""
+def hash_file(f: datafiles.LocalFile, cache: Md5Cache | None) -> str:
+    """``f``'s md5, read from the cache or from the file (then remembered)."""
+    cached = cache.cached_md5(str(f.path), f.size, f.mtime_ns, f.ino) if cache else None
+    if cached is None:
+        fd = datafiles.open_verified(f)
+        try:
+            cached = datafiles.md5_fd(fd)
+        finally:
+            os.close(fd)
+        if cache is not None:
+            cache.store_md5(str(f.path), f.size, f.mtime_ns, f.ino, cached)
+    return cached
+
+
+def md5s(
+    files: Sequence[datafiles.LocalFile], cache: Md5Cache | None, *, read: bool = True
+) -> dict[str, str]:
+    """Every file's md5, read once per (path, size, mtime, inode) when a cache is given;
+    ``read=False``: only the md5s the cache knows (no file is opened)."""
     out: dict[str, str] = {}
     for f in files:
-        cached = cache.cached_md5(str(f.path), f.size, f.mtime_ns, f.ino) if cache else None
-        if cached is None:
-            fd = datafiles.open_verified(f)
-            try:
-                cached = datafiles.md5_fd(fd)
-            finally:
-                os.close(fd)
-            if cache is not None:
-                cache.store_md5(str(f.path), f.size, f.mtime_ns, f.ino, cached)
-        out[f.key] = cached
+        if read:
+            out[f.key] = hash_file(f, cache)
+        elif cache is not None and (
+            known := cache.cached_md5(str(f.path), f.size, f.mtime_ns, f.ino)
+        ):
+            out[f.key] = known
     return out
 
 
@@ -170,8 +195,11 @@ def prepare(
     with_files: bool,
     md5_cache: Md5Cache | None = None,
     today: dt.date | None = None,
+    read_ahead: bool = False,
 ) -> Plan:
-    """The plan for ``folder``, or a Failure naming every problem found."""
+    """The plan for ``folder``, or a Failure naming every problem found. No file is read here:
+    the plan holds the md5s ``md5_cache`` knows (the deposit hashes what it must, #13);
+    ``read_ahead``: every file's md5 now."""
     try:
         converted = convert_dataset(config, site, folder, today=today)
     except DatasetError as exc:
@@ -196,7 +224,7 @@ def prepare(
             max_record_size=z.max_record_size,
             semaphore=config.storage.semaphore,
         )
-        digests = md5s(files, md5_cache)
+        digests = md5s(files, md5_cache, read=read_ahead)
     except datafiles.DataFilesError as exc:
         text = "\n".join(bounded(exc.problems))
         raise Failure(text, exc.hint, retryable=exc.retryable) from None

@@ -237,7 +237,14 @@ class _Run:
         moves.recognise(session, self.plan.metadata, self.claimed)
         z = self.config.zenodo
         adopt = z.adopt == "title"
-        dep = deposit(self.plan, session, publish=z.publish, adopt=adopt, progress=self.progress)
+        dep = deposit(
+            self.plan,
+            session,
+            publish=z.publish,
+            adopt=adopt,
+            progress=self.progress,
+            concurrency=z.upload_concurrency,
+        )
         self.row = session.row
         return self._succeed("draft" if dep.state == "unsubmitted" else "published")
 
