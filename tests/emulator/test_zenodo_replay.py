@@ -17,6 +17,10 @@ import pytest
 import requests
 from testkit.emulator_http import DEP, Client
 
+# The tally is shared by this module's tests and read by the last one: they run in the serial
+# pass of `make test`, in one process, in order.
+pytestmark = pytest.mark.serial
+
 TALLY = {"match": 0, "total": 0}
 
 

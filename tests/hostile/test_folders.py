@@ -38,7 +38,9 @@ def test_a_folder_renamed_during_its_first_upload_keeps_one_deposition(site, emu
     # 0.1.0: a second deposition, and "internal error (FileNotFoundError)" for the old row
     folder = make_dataset(site.root, "moving", {f"f{i}.csv": "x" * 1000 for i in range(6)})
     renamed = site.root / "moved"
-    emu.set_faults(rate=1, kinds=["slow"], delay=0.3, methods=["PUT"], match="/files/")
+    # slow enough that the rename lands while uploads are still to start, whatever the
+    # upload concurrency (zenodo.upload_concurrency, default 4)
+    emu.set_faults(rate=1, kinds=["slow"], delay=1.0, methods=["PUT"], match="/files/")
     mover = threading.Thread(target=_rename_once_the_id_is_known, args=(folder, renamed))
     mover.start()
     first = site.pub.publish(folder)
@@ -112,15 +114,15 @@ def test_a_folder_renamed_after_a_lost_create_answer_adopts_that_create(site, em
     # The create reached Zenodo, its answer was lost, the daemon was killed, the folder was
     # renamed: the vanished row's open marker names that deposition; it is adopted, not doubled.
     folder = make_dataset(site.root, "lost", {"a.csv": "1\n"})
-    emu.faults(rate=1, kinds=["503"])  # the row exists; nothing reaches Zenodo
+    emu.set_faults(rate=1, kinds=["503"])  # the row exists; nothing reaches Zenodo
     assert site.pub.publish(folder).status == "failed"
-    emu.faults(rate=0)
+    emu.set_faults(rate=0)
     [row] = site.journal.rows()
     uid = str(uuid.uuid4())
     marker = markers.MARKER_PREFIX + uid
     site.journal.add_marker(row.id, marker)  # the intent, journaled before the request
     title = "lost: measurements of a test campaign"
-    with direct_client(emu.url) as client:  # the request that reached Zenodo
+    with direct_client(emu.base_url) as client:  # the request that reached Zenodo
         client.create({"title": markers.marker_title(title, uid), "notes": marker})
     os.rename(folder, site.root / "found")
     again = site.pub.publish(site.root / "found")
@@ -133,9 +135,9 @@ def test_a_folder_renamed_before_the_metadata_update_keeps_its_marked_deposition
     # Found by the soak: killed between the create and the metadata update, the deposition
     # still bears the create marker's title; the renamed folder must still recognise it.
     folder = make_dataset(site.root, "marked", {"a.csv": "1\n"})
-    emu.faults(rate=1, kinds=["503"], methods=["PUT"])  # the create lands, the update never
+    emu.set_faults(rate=1, kinds=["503"], methods=["PUT"])  # the create lands, the update never
     first = site.pub.publish(folder)
-    emu.faults(rate=0)
+    emu.set_faults(rate=0)
     assert first.status == "failed" and first.retryable, first
     [dep] = emu.depositions()
     assert "[maggot-zenodo " in dep["title"]
