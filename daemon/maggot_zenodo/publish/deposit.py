@@ -9,19 +9,26 @@ Decisions worth knowing:
 - Without the semaphore only the metadata file goes, and data files uploaded earlier are
   kept (an absent semaphore is no request to delete data).
 - Only files this tool uploaded are ever deleted; files others added are not ours.
+- When Zenodo keeps failing to delete a file of a new-version draft (its own passing fault),
+  the draft is discarded and the version started again, at most :data:`DRAFT_ROUNDS` times
+  per attempt. The discard is journaled (intent, then result) and the row points back at the
+  published version before the next new version, so a crash in between stays exactly-once:
+  the next attempt finishes the discard first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from maggot_zenodo import metrics
 from maggot_zenodo.publish import adoption, datafiles, markers
-from maggot_zenodo.publish.explain import Failure
+from maggot_zenodo.publish.explain import Failure, transient_failure
 from maggot_zenodo.publish.prepare import Plan, metadata_hash
-from maggot_zenodo.publish.repository import Denied, Gone
+from maggot_zenodo.publish.repository import Denied, Gone, Undeletable
 from maggot_zenodo.publish.session import Session
 from maggot_zenodo.zenodo.entities import Deposition, DepositionFile
 
@@ -40,6 +47,10 @@ def remote_files(dep: Deposition) -> dict[str, DepositionFile]:
     return {f.filename: f for f in dep.files if f.filename}
 
 
+#: How many new-version drafts one attempt may discard because Zenodo could not delete a file.
+DRAFT_ROUNDS = 3
+
+
 def deposit(
     plan: Plan,
     s: Session,
@@ -50,16 +61,77 @@ def deposit(
 ) -> Deposition:
     """Create, adopt, version, update, upload and publish as needed; exactly once.
     ``adopt``: look for this dataset's deposition by title before creating one."""
-    dep = _deposition(s, plan, adopt)
-    if dep.state == "unsubmitted":
-        _put_metadata(s, dep, plan.metadata)
-        _upload_missing(s, dep, plan, progress)
-        if plan.with_files:
-            _delete_undeclared(s, dep, plan)
-        if publish:
-            dep = _publish(s, dep)
+    for rounds_left in range(DRAFT_ROUNDS, -1, -1):
+        _finish_discard(s)
+        dep = _deposition(s, plan, adopt)
+        if dep.state != "unsubmitted":
+            break
+        try:
+            dep = _sync(s, dep, plan, publish, progress)
+            break
+        except Undeletable as exc:
+            origin = _version_origin(s, dep.id)
+            if origin is None or rounds_left == 0:
+                raise transient_failure(str(exc)) from None
+            _discard(s, dep, origin, str(exc))
     markers.cleanup(s)
     return dep
+
+
+def _sync(
+    s: Session, dep: Deposition, plan: Plan, publish: bool, progress: ProgressFactory | None
+) -> Deposition:
+    """Bring a draft in line with the plan, then publish it when asked."""
+    _put_metadata(s, dep, plan.metadata)
+    _upload_missing(s, dep, plan, progress)
+    if plan.with_files:
+        _delete_undeclared(s, dep, plan)
+    return _publish(s, dep) if publish else dep
+
+
+def _version_origin(s: Session, draft_id: int) -> int | None:
+    """The published deposition the journal says ``draft_id`` is a new version of."""
+    for step, phase, detail in reversed(s.journal.steps(s.row.id)):
+        if step == "newversion" and phase == "result" and detail:
+            info = json.loads(detail)
+            if info.get("id") == draft_id and isinstance(info.get("from"), int):
+                return int(info["from"])
+    return None
+
+
+def _discard(s: Session, draft: Deposition, origin: int, why: str) -> None:
+    """Discard a new-version draft Zenodo cannot delete a file of; back to ``origin``."""
+    s.checkpoint()
+    s.log.warning(
+        f"{s.row.folder}: discarding new-version draft {draft.id} ({why}); versioning again",
+        deposition_id=draft.id,
+    )
+    s.step("discard", "intent", {"id": draft.id, "from": origin})
+    s.repo.delete_draft(draft)
+    _back_to(s, draft.id, origin)
+
+
+def _finish_discard(s: Session) -> None:
+    """A discard journaled but not finished (a crash in between): finish it now."""
+    for step, phase, detail in reversed(s.journal.steps(s.row.id)):
+        if step != "discard":
+            continue
+        if phase != "intent" or not detail:
+            return
+        info = json.loads(detail)
+        draft_id, origin = int(info["id"]), int(info["from"])
+        if s.refresh().deposition_id == draft_id:
+            with contextlib.suppress(Gone):
+                s.repo.delete_draft(s.repo.get(draft_id))
+        _back_to(s, draft_id, origin)
+        return
+
+
+def _back_to(s: Session, draft_id: int, origin: int) -> None:
+    """The row names the published version again; its metadata is sent anew next draft."""
+    if s.refresh().deposition_id == draft_id:
+        s.update(deposition_id=origin, bucket_url=None, metadata_hash=None)
+    s.step("discard", "result", {"id": draft_id, "from": origin})
 
 
 def _known(s: Session) -> Deposition | None:

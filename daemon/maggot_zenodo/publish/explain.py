@@ -74,9 +74,25 @@ _FINAL: dict[type[zenodo.ZenodoError], tuple[str, str]] = {
 }
 
 
+#: A passing fault of Zenodo's that lasted: nothing in the dataset is wrong.
+TRANSIENT_HINT = (
+    "Nothing to change in the dataset: it is tried again automatically; if it lasts for "
+    "days, tell the site administrator."
+)
+
+
+def transient_failure(message: str) -> Failure:
+    """Zenodo's own passing fault, said as it is (never "shrink the files", "fix the
+    metadata" or "the token is invalid"), and retried."""
+    text = message.rstrip(". ")
+    return Failure(f"{text}; it is tried again automatically.", TRANSIENT_HINT, retryable=True)
+
+
 def explain_http(exc: zenodo.ZenodoError) -> Failure:
     """A Zenodo error in a researcher's and a sysadmin's words."""
     message = scrub(str(exc.message or exc))
+    if isinstance(exc, zenodo.TransientRefusal):
+        return transient_failure(message)
     words = {"message": message, "detail": _field_details(exc)}
     for table, retryable in ((_RETRYABLE, True), (_FINAL, False)):
         for kind, (error, hint) in table.items():
