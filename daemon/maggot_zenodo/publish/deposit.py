@@ -18,7 +18,6 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -89,13 +88,25 @@ def _sync(
     return _publish(s, dep) if publish else dep
 
 
+def _details(s: Session, name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The journaled ``name`` steps of this dataset, newest first: (phase, detail)."""
+    out = []
+    for step, phase, detail in reversed(s.journal.steps(s.row.id)):
+        if step != name:
+            continue
+        try:
+            info = json.loads(detail or "{}")
+        except ValueError:
+            info = None
+        out.append((phase, info if isinstance(info, dict) else {}))
+    return out
+
+
 def _version_origin(s: Session, draft_id: int) -> int | None:
     """The published deposition the journal says ``draft_id`` is a new version of."""
-    for step, phase, detail in reversed(s.journal.steps(s.row.id)):
-        if step == "newversion" and phase == "result" and detail:
-            info = json.loads(detail)
-            if info.get("id") == draft_id and isinstance(info.get("from"), int):
-                return int(info["from"])
+    for phase, info in _details(s, "newversion"):
+        if phase == "result" and info.get("id") == draft_id and isinstance(info.get("from"), int):
+            return int(info["from"])
     return None
 
 
@@ -112,19 +123,23 @@ def _discard(s: Session, draft: Deposition, origin: int, why: str) -> None:
 
 
 def _finish_discard(s: Session) -> None:
-    """A discard journaled but not finished (a crash in between): finish it now."""
-    for step, phase, detail in reversed(s.journal.steps(s.row.id)):
-        if step != "discard":
-            continue
-        if phase != "intent" or not detail:
-            return
-        info = json.loads(detail)
-        draft_id, origin = int(info["id"]), int(info["from"])
-        if s.refresh().deposition_id == draft_id:
-            with contextlib.suppress(Gone):
-                s.repo.delete_draft(s.repo.get(draft_id))
-        _back_to(s, draft_id, origin)
+    """A discard journaled but not finished (a crash in between): finish it now. Only a
+    draft is ever deleted; a token that may not see it is left to :func:`_known` to say."""
+    found = _details(s, "discard")
+    if not found or found[0][0] != "intent":
         return
+    info = found[0][1]
+    draft_id, origin = int(info["id"]), int(info["from"])
+    if s.refresh().deposition_id == draft_id:
+        try:
+            draft: Deposition | None = s.repo.get(draft_id)
+        except Gone:
+            draft = None
+        except Denied:
+            return
+        if draft is not None and draft.state == "unsubmitted":
+            s.repo.delete_draft(draft)
+    _back_to(s, draft_id, origin)
 
 
 def _back_to(s: Session, draft_id: int, origin: int) -> None:
