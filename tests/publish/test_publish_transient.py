@@ -44,6 +44,7 @@ MISLEADING = (
     "token is invalid",
     "revoked",
     "check the zenodo token",
+    "permission denied",
     "too large",
 )
 #: fast_client's max_retries is 12: a lasting fault is 13 refused attempts of one request.
