@@ -25,6 +25,7 @@ from maggot_zenodo.publish.communities import INCLUDED, WAITING
 from maggot_zenodo.publish.workflow import Outcome, Publisher
 from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.journal import Journal
+from maggot_zenodo.zenodo.client import ZenodoClient
 
 emulator = pytest.fixture(scope="module")(emulator_fixture)
 
@@ -65,10 +66,26 @@ def root(tmp_path: Path) -> Path:
     return path
 
 
-def _setup(tmp_path: Path, root: Path, emu: Any, **zenodo: Any) -> tuple[Journal, Publisher]:
+def _setup(
+    tmp_path: Path, root: Path, emu: Any, retries: int | None = None, **zenodo: Any
+) -> tuple[Journal, Publisher]:
+    """A Publisher; ``retries``: the client's max_retries (fewer, so faults last and fail)."""
     config = make_config(tmp_path, root, emu.url, publish=True, **zenodo)
     journal = Journal(config.state)
-    return journal, publisher(config, journal)
+    if retries is None:
+        return journal, publisher(config, journal)
+
+    def client(url: str, token: str) -> ZenodoClient:
+        return ZenodoClient.from_config(
+            config.zenodo,
+            token,
+            backoff_base=0.005,
+            backoff_max=0.02,
+            max_retries=retries,
+            retry_after_max=0.1,
+        )
+
+    return journal, Publisher(config, journal, client_factory=client)
 
 
 def _status_text(folder: Path) -> str:
@@ -121,7 +138,7 @@ def _dataset(root: Path, i: int) -> Path:
 )
 def test_versions_at_30_percent_faults_exactly_once(tmp_path, emu, root, kinds, seed):
     datasets = [_dataset(root, i) for i in range(4)]
-    _journal, pub = _setup(tmp_path, root, emu)
+    _journal, pub = _setup(tmp_path, root, emu, retries=1)  # faults last: attempts fail
     emu.faults(rate=0.3, kinds=kinds, seed=seed, delay=[0.01, 0.03])
     seen: list[str] = []
     first = {}
@@ -146,6 +163,8 @@ def test_versions_at_30_percent_faults_exactly_once(tmp_path, emu, root, kinds, 
         assert held_files(new) == expected_files(folder, ["d0.bin", "d1.bin"])
         assert "status: published" in _status_text(folder)
     failures = [t for t in seen if "status: failed" in t]
+    print(f"{len(failures)} failed attempts, faults {state['faults']['injected']}")
+    assert len(failures) >= 2  # faults lasted: the words of failed attempts were checked
     assert [m for t in seen for m in _misleading(t)] == [], failures
 
 
