@@ -9,17 +9,23 @@ Decisions worth knowing:
 - Without the semaphore only the metadata file goes, and data files uploaded earlier are
   kept (an absent semaphore is no request to delete data).
 - Only files this tool uploaded are ever deleted; files others added are not ours.
+- When Zenodo keeps failing to delete a file of a new-version draft (its own passing fault),
+  the draft is discarded and the version started again, at most :data:`DRAFT_ROUNDS` times
+  per attempt. The discard is journaled (intent, then result) and the row points back at the
+  published version before the next new version, so a crash in between stays exactly-once:
+  the next attempt finishes the discard first.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from maggot_zenodo.publish import adoption, markers
-from maggot_zenodo.publish.explain import Failure
+from maggot_zenodo.publish.explain import Failure, transient_failure
 from maggot_zenodo.publish.prepare import Plan, metadata_hash
-from maggot_zenodo.publish.repository import Denied, Gone
+from maggot_zenodo.publish.repository import Denied, Gone, Undeletable
 from maggot_zenodo.publish.session import Session
 from maggot_zenodo.publish.uploads import (
     Progress,
@@ -31,6 +37,10 @@ from maggot_zenodo.publish.uploads import (
 from maggot_zenodo.zenodo.entities import Deposition
 
 __all__ = ["Progress", "ProgressFactory", "deposit", "remote_files"]
+
+
+#: How many new-version drafts one attempt may discard because Zenodo could not delete a file.
+DRAFT_ROUNDS = 3
 
 
 def deposit(
@@ -45,16 +55,98 @@ def deposit(
     """Create, adopt, version, update, upload and publish as needed; exactly once.
     ``adopt``: look for this dataset's deposition by title before creating one;
     ``concurrency``: how many files upload at once."""
-    dep = _deposition(s, plan, adopt)
-    if dep.state == "unsubmitted":
-        _put_metadata(s, dep, plan.metadata)
-        upload_missing(s, dep, plan, progress, concurrency)
-        if plan.with_files:
-            _delete_undeclared(s, dep, plan)
-        if publish:
-            dep = _publish(s, dep)
+    for rounds_left in range(DRAFT_ROUNDS, -1, -1):
+        _finish_discard(s)
+        dep = _deposition(s, plan, adopt)
+        if dep.state != "unsubmitted":
+            break
+        try:
+            dep = _sync(s, dep, plan, publish, progress, concurrency)
+            break
+        except Undeletable as exc:
+            origin = _version_origin(s, dep.id)
+            if origin is None or rounds_left == 0:
+                raise transient_failure(str(exc)) from None
+            _discard(s, dep, origin, str(exc))
     markers.cleanup(s)
     return dep
+
+
+def _sync(
+    s: Session,
+    dep: Deposition,
+    plan: Plan,
+    publish: bool,
+    progress: ProgressFactory | None,
+    concurrency: int,
+) -> Deposition:
+    """Bring a draft in line with the plan, then publish it when asked."""
+    _put_metadata(s, dep, plan.metadata)
+    upload_missing(s, dep, plan, progress, concurrency)
+    if plan.with_files:
+        _delete_undeclared(s, dep, plan)
+    return _publish(s, dep) if publish else dep
+
+
+def _details(s: Session, name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The journaled ``name`` steps of this dataset, newest first: (phase, detail)."""
+    out = []
+    for step, phase, detail in reversed(s.journal.steps(s.row.id)):
+        if step != name:
+            continue
+        try:
+            info = json.loads(detail or "{}")
+        except ValueError:
+            info = None
+        out.append((phase, info if isinstance(info, dict) else {}))
+    return out
+
+
+def _version_origin(s: Session, draft_id: int) -> int | None:
+    """The published deposition the journal says ``draft_id`` is a new version of."""
+    for phase, info in _details(s, "newversion"):
+        if phase == "result" and info.get("id") == draft_id and isinstance(info.get("from"), int):
+            return int(info["from"])
+    return None
+
+
+def _discard(s: Session, draft: Deposition, origin: int, why: str) -> None:
+    """Discard a new-version draft Zenodo cannot delete a file of; back to ``origin``."""
+    s.checkpoint()
+    s.log.warning(
+        f"{s.row.folder}: discarding new-version draft {draft.id} ({why}); versioning again",
+        deposition_id=draft.id,
+    )
+    s.step("discard", "intent", {"id": draft.id, "from": origin})
+    s.repo.delete_draft(draft)
+    _back_to(s, draft.id, origin)
+
+
+def _finish_discard(s: Session) -> None:
+    """A discard journaled but not finished (a crash in between): finish it now. Only a
+    draft is ever deleted; a token that may not see it is left to :func:`_known` to say."""
+    found = _details(s, "discard")
+    if not found or found[0][0] != "intent":
+        return
+    info = found[0][1]
+    draft_id, origin = int(info["id"]), int(info["from"])
+    if s.refresh().deposition_id == draft_id:
+        try:
+            draft: Deposition | None = s.repo.get(draft_id)
+        except Gone:
+            draft = None
+        except Denied:
+            return
+        if draft is not None and draft.state == "unsubmitted":
+            s.repo.delete_draft(draft)
+    _back_to(s, draft_id, origin)
+
+
+def _back_to(s: Session, draft_id: int, origin: int) -> None:
+    """The row names the published version again; its metadata is sent anew next draft."""
+    if s.refresh().deposition_id == draft_id:
+        s.update(deposition_id=origin, bucket_url=None, metadata_hash=None)
+    s.step("discard", "result", {"id": draft_id, "from": origin})
 
 
 def _known(s: Session) -> Deposition | None:

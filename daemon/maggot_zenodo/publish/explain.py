@@ -74,9 +74,36 @@ _FINAL: dict[type[zenodo.ZenodoError], tuple[str, str]] = {
 }
 
 
+#: A passing fault of Zenodo's that lasted: nothing in the dataset is wrong.
+TRANSIENT_HINT = (
+    "Nothing to change in the dataset: it is tried again automatically; if it lasts for "
+    "days, tell the site administrator."
+)
+
+
+def transient_failure(message: str) -> Failure:
+    """Zenodo's own passing fault, said as it is (never "shrink the files", "fix the
+    metadata" or "the token is invalid"), and retried."""
+    text = message.rstrip(". ")
+    return Failure(f"{text}; it is tried again automatically.", TRANSIENT_HINT, retryable=True)
+
+
+def _refusal_words(exc: zenodo.TransientRefusal, message: str) -> str:
+    """The client words uploads and file deletions; a lasting 403 elsewhere is said here."""
+    if exc.kind == "forbidden" and exc.key is None:
+        return (
+            f"Zenodo kept refusing a request on the deposition (403, tried {exc.attempts} "
+            "times) although the token works and the deposition is this account's; this "
+            "happens on Zenodo's side, mostly with fresh new-version drafts"
+        )
+    return message
+
+
 def explain_http(exc: zenodo.ZenodoError) -> Failure:
     """A Zenodo error in a researcher's and a sysadmin's words."""
     message = scrub(str(exc.message or exc))
+    if isinstance(exc, zenodo.TransientRefusal):
+        return transient_failure(_refusal_words(exc, message))
     words = {"message": message, "detail": _field_details(exc)}
     for table, retryable in ((_RETRYABLE, True), (_FINAL, False)):
         for kind, (error, hint) in table.items():

@@ -12,7 +12,9 @@ The contract (also in docs/internals.md):
 - every method either succeeds or raises :class:`Gone` (``get``: no such deposition),
   :class:`Denied` (``get``: this token may not see it),
   :class:`Unconfirmed` (``create``: the request may have taken effect, its answer was lost),
-  or a :class:`~maggot_zenodo.publish.explain.Failure` in a researcher's words;
+  :class:`Undeletable` (``delete_file``: the server keeps failing to delete a file of a
+  new-version draft, its own passing fault; the workflow discards the draft and versions
+  again), or a :class:`~maggot_zenodo.publish.explain.Failure` in a researcher's words;
 - ``create(title, marker)`` makes one new draft that carries ``marker`` where
   :func:`maggot_zenodo.publish.markers.marker_of` finds it (the title, or ``metadata.notes``);
   it is never re-sent by the implementation once the request may have reached the server;
@@ -45,6 +47,11 @@ class Gone(Exception):
 class Denied(Exception):
     """The repository refuses this token access to the deposition (revoked token, or another
     account's deposition)."""
+
+
+class Undeletable(Exception):
+    """The repository kept failing to delete a file of a draft (its own passing fault); the
+    message says what is true."""
 
 
 class Unconfirmed(Exception):

@@ -25,7 +25,7 @@ from maggot_zenodo.convert import maggot
 from maggot_zenodo.convert.problems import DatasetError
 from maggot_zenodo.errors import UserError
 from maggot_zenodo.logs import get_logger, scrub
-from maggot_zenodo.publish import gate, moves, writeback
+from maggot_zenodo.publish import communities, gate, moves, writeback
 from maggot_zenodo.publish.deposit import Progress, ProgressFactory, deposit
 from maggot_zenodo.publish.explain import (
     BUSY,
@@ -179,6 +179,7 @@ class _Run:
         self.plan: Plan | None = None
         self.claimed: int | None = None  # the deposition the status file names (unverified)
         self.vanished = False
+        self.communities: list[dict[str, str]] = []  # of the published record, per community
         self.internal = False  # this attempt ended in an internal error
         self.log = get_logger(LOGGER, dataset=self.rel)
 
@@ -246,6 +247,8 @@ class _Run:
             concurrency=z.upload_concurrency,
         )
         self.row = session.row
+        if dep.state != "unsubmitted":
+            self.communities = communities.inclusion(self.plan.metadata, dep)
         return self._succeed("draft" if dep.state == "unsubmitted" else "published")
 
     def _known(self, session: Session) -> None:
@@ -381,6 +384,8 @@ class _Run:
         if self.folder.is_symlink() or not self.folder.is_dir():
             return
         row = self._row() if self.row is not None else None
+        if status == "published":
+            extra.setdefault("communities", self.communities)
         text = writeback.render(
             status, row, self.plan, self.claimed, self.config.storage.semaphore, **extra
         )

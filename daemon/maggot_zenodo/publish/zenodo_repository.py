@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from maggot_zenodo.publish.explain import explain_http
-from maggot_zenodo.publish.repository import Denied, Gone, ProgressCallback, Unconfirmed
+from maggot_zenodo.publish.repository import (
+    Denied,
+    Gone,
+    ProgressCallback,
+    Unconfirmed,
+    Undeletable,
+)
 from maggot_zenodo.zenodo import errors as zenodo
 from maggot_zenodo.zenodo.client import ZenodoClient
 from maggot_zenodo.zenodo.entities import Deposition
@@ -95,8 +101,16 @@ class ZenodoRepository:
             return self.client.upload(bucket, path, key, progress=progress).md5
 
     def delete_file(self, deposition: Deposition, file_id: str) -> None:
-        with _explained(), contextlib.suppress(zenodo.NotFound):
+        try:
             self.client.delete_file(deposition.id, file_id)
+        except zenodo.NotFound:
+            return
+        except zenodo.TransientRefusal as exc:
+            if exc.kind != "file_delete":
+                raise explain_http(exc) from None
+            raise Undeletable(exc.message) from None
+        except zenodo.ZenodoError as exc:
+            raise explain_http(exc) from None
 
     def new_version(self, deposition: Deposition) -> Deposition:
         with _explained():
