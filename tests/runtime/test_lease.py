@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,13 +80,6 @@ def test_renewal_rewrites_in_place_and_notices_a_takeover(tmp_path: Path) -> Non
     assert taker is not None and taker.host == "nas-host-2" and not lease.held
     lease.release()
     assert path.exists()  # not ours any more: left alone
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def test_a_second_daemon_on_the_same_storage_is_refused(tmp_path: Path, emulator: Emulator) -> None:

@@ -7,7 +7,6 @@ import json
 import socket
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from maggot_zenodo.config import parse_config
 from maggot_zenodo.metrics_config import MetricsConfig
 from maggot_zenodo.runtime.metrics_export import MetricsExporter
 from maggot_zenodo.state.journal import Journal
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def _free_port() -> int:

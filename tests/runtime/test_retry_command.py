@@ -4,21 +4,12 @@ there was no such command: after fixing a permission, the admin had to touch sem
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from testkit import Emulator, wait_for
 from testkit.daemon import DaemonProcess, make_dataset, run_cli, status_file, write_config
 
 SEM = "META_datafile_ok.txt"
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def broken_dataset(root: Path, name: str) -> tuple[Path, bytes]:

@@ -6,10 +6,8 @@ never deletes them), and again for every one after its journal was lost."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from testkit import Emulator, wait_for
 from testkit.daemon import (
     DaemonProcess,
@@ -19,13 +17,6 @@ from testkit.daemon import (
     status_file,
     write_config,
 )
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def ignore_config(tmp_path: Path, url: str) -> Path:

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from testkit import Emulator, wait_for
 from testkit.daemon import (
     DaemonProcess,
@@ -18,13 +17,6 @@ from testkit.daemon import (
     status_file,
     write_config,
 )
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def last_status(notify: NotifySocket) -> str:

@@ -18,13 +18,6 @@ LEVELS = 1000
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
 def storage(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "storage"
     root.mkdir()

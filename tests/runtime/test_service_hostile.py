@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from testkit import Emulator, wait_for
 from testkit.daemon import (
     SEMAPHORE,
@@ -26,20 +24,6 @@ from testkit.daemon import (
     status_file,
     write_config,
 )
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def notify(tmp_path: Path) -> Iterator[NotifySocket]:
-    sock = NotifySocket(tmp_path / "notify.sock")
-    yield sock
-    sock.close()
 
 
 def hostile_datasets(root: Path) -> dict[str, Path]:

@@ -4,7 +4,6 @@ emulator subprocess, a real journal and the real Publisher."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from testkit.daemon import make_dataset, status_file, write_config
 
 from maggot_zenodo.config import load_config
 from maggot_zenodo.runtime.service import Runtime
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def test_unavailable_zenodo_is_retried_after_backoff(

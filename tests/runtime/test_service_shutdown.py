@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from testkit import Emulator, wait_for
 from testkit.daemon import DaemonProcess, make_dataset, status_file, write_config
 
 TIMEOUT = 2.0
 EXIT_MARGIN = 1.5  # the watcher's threads, the journal and the interpreter closing
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def test_sigterm_during_a_stuck_upload_exits_within_shutdown_timeout(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,13 +28,6 @@ from maggot_zenodo.config import load_config
 from maggot_zenodo.runtime.daemon import Daemon
 from maggot_zenodo.runtime.supervise import DIED, OK, RESTART, WAITING, WatcherSupervisor
 from maggot_zenodo.watch.watcher import Watcher
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.spawn(tmp_path / "emulator")
-    yield emu
-    emu.stop()
 
 
 def test_a_dead_watcher_is_logged_starves_the_watchdog_and_restarts(
