@@ -19,6 +19,7 @@ import requests
 
 from maggot_zenodo import __version__, backoff
 from maggot_zenodo.dataverse.errors import DataverseError, DataverseUnavailable, from_answer
+from maggot_zenodo.httpfailure import classify
 from maggot_zenodo.logs import get_logger, register_secret
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
@@ -49,20 +50,6 @@ def clean_token(token: str) -> str:
             "check the token file or variable (it must hold the token alone)"
         )
     return token
-
-
-def _transport(exc: requests.RequestException) -> tuple[str, bool]:
-    """(reason, may have reached the server) for a failure without an answer."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "connection timed out", False
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return "no answer before the read timeout", True
-    text = str(exc.args[0]) if exc.args else ""
-    if isinstance(exc, requests.exceptions.ConnectionError) and (
-        "NewConnectionError" in text or "Connection refused" in text
-    ):
-        return "could not connect", False
-    return f"connection lost ({type(exc).__name__})", True
 
 
 class Transport:
@@ -160,7 +147,8 @@ class Transport:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                last, reached = _transport(exc)
+                failure = classify(exc)
+                last, reached = failure.reason, failure.maybe_sent
                 if reached and not idempotent:
                     raise self._unavailable(what, last, maybe=True) from None
             else:

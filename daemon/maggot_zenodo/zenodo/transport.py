@@ -19,6 +19,7 @@ import requests
 
 from maggot_zenodo import __version__, metrics
 from maggot_zenodo.backoff import full_jitter
+from maggot_zenodo.httpfailure import Failure, classify
 from maggot_zenodo.logs import get_logger, register_secret
 from maggot_zenodo.zenodo.deadline import GuardedAdapter, guarded
 from maggot_zenodo.zenodo.errors import (
@@ -33,8 +34,6 @@ from maggot_zenodo.zenodo.wire import (
     Answer,
     BearerAuth,
     Call,
-    Failure,
-    classify,
     clean_token,
 )
 
