@@ -55,7 +55,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from maggot_zenodo.commands import check as checkcmd
 
     config = _load(args) if args.config else checkcmd.optional_config()
-    return checkcmd.run(config, args.dataset_dir)
+    return checkcmd.run(config, args.dataset_dir, repository=args.repository)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

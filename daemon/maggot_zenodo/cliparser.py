@@ -111,12 +111,25 @@ def _add_check(sub: Sub) -> None:
         _command(
             sub,
             "check",
-            "show the Zenodo metadata a dataset would get (no network)",
-            "Convert one dataset's Maggot metadata and print the deposition JSON that would be\n"
-            "sent (exit 0), or every problem found, each with its fix (exit 1). No network.",
+            "show the metadata a dataset would get in each repository (no network)",
+            "Convert one dataset's Maggot metadata for every configured repository. Exit 0 with\n"
+            "one JSON document on stdout (headings and warnings on stderr), or exit 1 with\n"
+            "every problem on stderr, each with its fix, and nothing on stdout. No network.\n"
+            'stdout holds Zenodo\'s deposition {"metadata": ...} when Zenodo is configured,\n'
+            'else Dataverse\'s create body {"datasetVersion": ...}; --repository all gives\n'
+            '{"zenodo": ..., "dataverse": ...}. Dataverse\'s is validated against the blocks\n'
+            "the daemon cached at its last deposit, else the stock citation block.",
         )
     )
     _dataset_dir(p, "the dataset's folder (holding its META_*.json)")
+    p.add_argument(
+        "--repository",
+        choices=("zenodo", "dataverse", "all"),
+        default=None,
+        help="check only this repository, or print every configured one's JSON (all); "
+        "default: check every configured one, print Zenodo's (Dataverse's on a "
+        "Dataverse-only site)",
+    )
 
 
 def _add_scan(sub: Sub) -> None:
