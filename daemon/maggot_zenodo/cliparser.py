@@ -165,7 +165,7 @@ def _add_validate(sub: Sub) -> None:
             "validate",
             "check the configuration and the environment, and exit",
             "Check the configuration file (every key, its type and its value) and the\n"
-            "environment: storage root, state directory, token source, Maggot definition files.\n"
+            "environment: storage root, state directory, token sources, Maggot definition files.\n"
             "Exit 0 when all is well, 2 with the file, the key and the fix otherwise.\n"
             "systemctl reload runs it (with --config-only) before signalling the daemon.",
         )
@@ -173,7 +173,9 @@ def _add_validate(sub: Sub) -> None:
     p.add_argument(
         "--online",
         action="store_true",
-        help="also ask Zenodo whether it answers and accepts the token (prints its rate limit)",
+        help="also ask each configured repository whether it answers and accepts the token: "
+        "Zenodo (prints its rate limit), Dataverse (prints its version and the account; "
+        "checks the collection and the right to add datasets to it)",
     )
     p.add_argument(
         "--config-only",

@@ -2,7 +2,8 @@
 
 One line, ``MAGGOT-ZENODO OK - <what was seen> | <perfdata>``, and the exit status 0 OK,
 1 WARNING (failed datasets, a semaphore waiting too long), 2 CRITICAL (the daemon is not
-running, Zenodo is unreachable or refuses the token), 3 UNKNOWN (the check cannot tell, e.g.
+running, a configured repository — Zenodo, Dataverse — is unreachable or refuses the token),
+3 UNKNOWN (the check cannot tell, e.g.
 the state database may not be read). Every probe is bounded in time and changes nothing.
 """
 
@@ -31,7 +32,8 @@ DEFAULT_TIMEOUT = 10.0
 @dataclass(frozen=True)
 class CheckOptions:
     """Thresholds: WARNING from ``warn_failed`` failed datasets (0: never) or a dataset pending
-    longer than ``pending_age`` seconds (0: never); ``zenodo`` False skips the network probe."""
+    longer than ``pending_age`` seconds (0: never); ``zenodo`` False skips the network probes
+    (every repository's)."""
 
     warn_failed: int = DEFAULT_WARN_FAILED
     pending_age: float = DEFAULT_PENDING_AGE
@@ -145,16 +147,73 @@ def zenodo_finding(config: Config, timeout: float) -> Finding:
     return Finding(OK, "Zenodo reachable")
 
 
-def _reachable_without_token(url: str, timeout: float, why: str) -> Finding:
+def dataverse_finding(config: Config, timeout: float) -> Finding:
+    """One bounded request to Dataverse: who the token is (``/api/users/:me``), in a header."""
+    from maggot_zenodo.dataverse.client import DataverseClient
+    from maggot_zenodo.dataverse.errors import (
+        BadApiKey,
+        DataverseError,
+        DataverseUnavailable,
+        NotPermitted,
+    )
+    from maggot_zenodo.tokens import TokenError, read_source
+
+    dv = config.dataverse
+    assert dv is not None and dv.token is not None
+    try:
+        client = DataverseClient(
+            dv.url, read_source(dv.token), connect_timeout=timeout, read_timeout=timeout,
+            max_retries=0,
+        )  # fmt: skip
+    except TokenError as exc:
+        why = str(exc).rstrip(".")
+        return _reachable_without_token(dv.url, timeout, why, "Dataverse", "/api/info/version")
+    except ValueError as exc:  # a token no header can carry (its words never quote it)
+        why = str(exc)
+        return _reachable_without_token(dv.url, timeout, why, "Dataverse", "/api/info/version")
+    try:
+        client.me()
+    except (BadApiKey, NotPermitted):
+        return Finding(CRITICAL, f"Dataverse {dv.url} refuses the token")
+    except DataverseUnavailable as exc:
+        return Finding(CRITICAL, f"Dataverse {dv.url} unreachable ({exc.message})")
+    except DataverseError as exc:
+        return Finding(CRITICAL, f"Dataverse {dv.url} answered with an error ({exc.message})")
+    finally:
+        client.close()
+    return Finding(OK, "Dataverse reachable")
+
+
+def repository_findings(config: Config, timeout: float) -> list[Finding]:
+    """One probe per configured repository (a Dataverse-only site asks no Zenodo)."""
+    from maggot_zenodo.publish.targets import zenodo_configured
+
+    probes = []
+    if zenodo_configured(config):
+        probes.append(("Zenodo", zenodo_finding))
+    if config.dataverse is not None:
+        probes.append(("Dataverse", dataverse_finding))
+    found = []
+    for name, probe in probes:
+        try:
+            found.append(probe(config, timeout))
+        except Exception as exc:  # the class name only: a message could quote a token
+            found.append(Finding(UNKNOWN, f"cannot check {name} ({exc.__class__.__name__})"))
+    return found
+
+
+def _reachable_without_token(
+    url: str, timeout: float, why: str, name: str = "Zenodo", path: str = "/api/"
+) -> Finding:
     """Without a readable token (a systemd credential outside the unit): any HTTP answer
-    proves Zenodo reachable; the token itself stays unchecked and the line says so."""
+    proves the repository reachable; the token itself stays unchecked and the line says so."""
     import requests
 
     try:
-        requests.get(f"{url}/api/", timeout=(timeout, timeout), allow_redirects=False)
+        requests.get(f"{url}{path}", timeout=(timeout, timeout), allow_redirects=False)
     except requests.RequestException as exc:
-        return Finding(CRITICAL, f"Zenodo {url} unreachable ({exc.__class__.__name__})")
-    return Finding(OK, f"Zenodo reachable (token not checked: {why})")
+        return Finding(CRITICAL, f"{name} {url} unreachable ({exc.__class__.__name__})")
+    return Finding(OK, f"{name} reachable (token not checked: {why})")
 
 
 def run_check(config: Config, options: CheckOptions, *, out: TextIO | None = None) -> int:
@@ -170,10 +229,7 @@ def run_check(config: Config, options: CheckOptions, *, out: TextIO | None = Non
         return emit(out, [Finding(UNKNOWN, f"cannot read {config.state}: {exc}")], Summary())
     findings = [daemon_finding(config.state), *summary_findings(summary, options)]
     if options.zenodo:
-        try:
-            findings.append(zenodo_finding(config, options.timeout))
-        except Exception as exc:  # the class name only: a message could quote a token
-            findings.append(Finding(UNKNOWN, f"cannot check Zenodo ({exc.__class__.__name__})"))
+        findings += repository_findings(config, options.timeout)
     return emit(out, findings, summary)
 
 
@@ -204,9 +260,10 @@ def add_status_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "monitoring check (--check)",
         "One line for Nagios, Icinga or NRPE; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. "
-        "CRITICAL: the daemon is not running (its lock <state>.lock is free), or Zenodo is "
-        "unreachable or refuses the token. WARNING: failed datasets, or a dataset pending "
-        "too long. UNKNOWN: the check cannot tell (configuration or state unreadable).",
+        "CRITICAL: the daemon is not running (its lock <state>.lock is free), or a configured "
+        "repository (Zenodo, Dataverse) is unreachable or refuses the token. WARNING: failed "
+        "datasets, or a dataset pending too long. UNKNOWN: the check cannot tell "
+        "(configuration or state unreadable).",
     )
     group.add_argument(
         "--check", action="store_true", help="run the monitoring check instead of listing"
@@ -227,14 +284,18 @@ def add_status_options(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_PENDING_AGE:.0f}; 0: never)",
     )
     group.add_argument(
-        "--no-zenodo", action="store_true", help="skip the request to Zenodo (no network)"
+        "--no-zenodo",
+        "--no-network",
+        dest="no_zenodo",
+        action="store_true",
+        help="skip the requests to the repositories, Zenodo and Dataverse (no network)",
     )
     group.add_argument(
         "--timeout",
         type=_non_negative_float,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help=f"bound of the request to Zenodo (default {DEFAULT_TIMEOUT:.0f})",
+        help=f"bound of each request to a repository (default {DEFAULT_TIMEOUT:.0f})",
     )
 
 

@@ -1,9 +1,10 @@
 """Is this machine ready to run the daemon? One check for `validate` and the daemon's start.
 
 :func:`check_environment` looks at what the configuration names — the storage root, the state
-database, the token source, the Maggot definition files — and at whether the service can
-write into the storage. Each finding is one line naming the key and the fix; an ``error``
-means the daemon must not start (exit 2), a ``warning`` that it will run but something is off.
+database, the token sources (Zenodo's when configured, Dataverse's), the Maggot definition
+files — and at whether the service can write into the storage. Each finding is one line
+naming the key and the fix; an ``error`` means the daemon must not start (exit 2), a
+``warning`` that it will run but something is off.
 Tokens are read to prove they can be, never printed.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maggot_zenodo import tokens
-from maggot_zenodo.config import Config
+from maggot_zenodo.config import Config, SecretSource
 from maggot_zenodo.convert.maggot import SiteError
 from maggot_zenodo.publish.explain import write_hint
 from maggot_zenodo.publish.prepare import load_site
@@ -95,12 +96,27 @@ def _token(config: Config) -> list[Finding]:
             tokens.read_source(config.zenodo.token)
         except tokens.TokenError as exc:
             findings.append(Finding("zenodo.token", f"{exc.message} Fix: {exc.hint}".strip()))
+    if config.dataverse is not None and config.dataverse.token is not None:
+        findings += _dataverse_token(config.dataverse.token)
     owners = config.tokens.owners_dir
     if owners is not None and not (owners.is_dir() and os.access(owners, os.R_OK | os.X_OK)):
         findings.append(
             Finding("tokens.owners_dir", f"{owners} is not a folder the service user can read")
         )
     return findings
+
+
+def _dataverse_token(source: SecretSource) -> list[Finding]:
+    """The Dataverse token can be read, and is one a header can carry."""
+    from maggot_zenodo.dataverse.transport import clean_token
+
+    try:
+        clean_token(tokens.read_source(source))
+    except tokens.TokenError as exc:
+        return [Finding("dataverse.token", f"{exc.message} Fix: {exc.hint}".strip())]
+    except ValueError as exc:
+        return [Finding("dataverse.token", f"{exc}; put the token alone in its source")]
+    return []
 
 
 def _definitions(config: Config) -> list[Finding]:
