@@ -88,6 +88,9 @@ def as_deposition(version: DatasetVersion, base_url: str) -> Deposition:
 class DataverseRepository:
     """One collection on one Dataverse, through one client (closed with the repository)."""
 
+    label = "Dataverse"
+    auth_setting = "dataverse.token"
+
     def __init__(
         self,
         client: DataverseClient,

@@ -157,11 +157,12 @@ def _known(s: Session) -> Deposition | None:
     try:
         return s.repo.get(row.deposition_id)
     except Denied:
+        name = s.repo.label
         raise Failure(
-            f"Zenodo refused access to this dataset's deposition {row.deposition_id}: the "
-            "site's Zenodo token was probably revoked or replaced by one of another account.",
+            f"{name} refused access to this dataset's deposition {row.deposition_id}: the "
+            f"site's {name} token was probably revoked or replaced by one of another account.",
             "Nothing to change in the dataset: tell the site administrator, who must renew "
-            "the Zenodo token; it will be tried again automatically.",
+            f"the {name} token ({s.repo.auth_setting}); it will be tried again automatically.",
             retryable=True,
         ) from None
     except Gone:
@@ -195,9 +196,9 @@ def _deposition(s: Session, plan: Plan, adopt: bool) -> Deposition:
     s.remember(dep)
     if dep.state == "inprogress":
         raise Failure(
-            "The published record is being edited on Zenodo right now; "
+            f"The published record is being edited on {s.repo.label} right now; "
             "maggot-zenodo leaves it alone.",
-            "On zenodo.org, save (publish) or discard the edit, then touch the semaphore.",
+            f"On {s.repo.label}, save (publish) or discard the edit, then touch the semaphore.",
         )
     if dep.state == "unsubmitted":
         return dep

@@ -161,7 +161,7 @@ def create(s: Session, metadata: Mapping[str, Any]) -> Deposition:
         # a create's answer may lack what only the deposition's own GET shows (Zenodo's bucket)
         return s.repo.get(dep.id) if dep.bucket is None else dep
     raise Failure(
-        "Zenodo did not confirm the creation of the deposition.",
+        f"{s.repo.label} did not confirm the creation of the deposition.",
         "Nothing to do: it will be tried again automatically.",
         retryable=True,
     )

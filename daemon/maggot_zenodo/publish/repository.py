@@ -59,9 +59,15 @@ class Unconfirmed(Exception):
 
 
 class Repository(Protocol):
-    """One account on one repository server (see the module docstring for the contract)."""
+    """One account on one repository server (see the module docstring for the contract).
+
+    ``label`` names the repository and ``auth_setting`` the configuration key of its token in the
+    workflow's own words to a researcher ("Dataverse refused access…, renew dataverse.token").
+    """
 
     url: str
+    label: str
+    auth_setting: str
 
     def get(self, deposition_id: int) -> Deposition: ...
 

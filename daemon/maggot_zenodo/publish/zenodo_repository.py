@@ -53,6 +53,9 @@ def created_at(dep: Deposition) -> float | None:
 class ZenodoRepository:
     """A Zenodo account through one :class:`ZenodoClient` (closed with the repository)."""
 
+    label = "Zenodo"
+    auth_setting = "zenodo.token"
+
     def __init__(self, client: ZenodoClient, url: str) -> None:
         self.client = client
         self.url = url
