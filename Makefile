@@ -58,8 +58,9 @@ test: $(STAMP) lint
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -s -q $(PYTEST_ARGS)
 
+# make demo REPOSITORIES=zenodo,dataverse: a Dataverse emulator beside Zenodo's, both deposited.
 demo: $(STAMP)
-	$(BIN)/python -m maggot_zenodo.demo
+	$(BIN)/python -m maggot_zenodo.demo $(if $(REPOSITORIES),--repositories $(REPOSITORIES))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -130,3 +130,23 @@ def write_storage(root: Path) -> list[Path]:
         if spec["semaphore"]:
             to_publish.append(folder)
     return to_publish
+
+
+#: The demo's people dictionary (Maggot's cvlist/people/people.txt: last, first, institution,
+#: ORCID, e-mail): Dataverse requires each contact's e-mail, which a record names only so.
+PEOPLE = (
+    ("Martin", "Claire", "INRAE", "", "claire.martin@example.org"),
+    ("Nguyen", "Thi Lan", "INRAE", "", "thilan.nguyen@example.org"),
+    ("van Delft", "Pierre", "Université de Bordeaux", "", "pierre.vandelft@example.org"),
+    ("Dupont", "Marie", "INRAE", "", "marie.dupont@example.org"),
+    ("Rossi", "Luca", "CNR", "", "luca.rossi@example.org"),
+    ("Bernard", "Paul", "INRAE", "", "paul.bernard@example.org"),
+)
+
+
+def write_cvlist(folder: Path) -> Path:
+    """A Maggot ``cvlist`` folder holding the demo's people dictionary; returns ``folder``."""
+    (folder / "people").mkdir(parents=True)
+    lines = ("\t".join(person) + "\n" for person in PEOPLE)
+    (folder / "people" / "people.txt").write_text("".join(lines), "utf-8")
+    return folder

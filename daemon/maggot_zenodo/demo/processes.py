@@ -65,31 +65,47 @@ def wait_until(what: str, predicate: Callable[[], object], timeout: float) -> ob
         time.sleep(0.02)
 
 
-@contextlib.contextmanager
-def emulator(data_dir: Path) -> Iterator[str]:
-    """Run ``maggot-zenodo emulator --port 0``; yield its base URL (its first stdout line).
+#: The collection the demo's Dataverse emulator serves (and the config names).
+DATAVERSE_COLLECTION = "demo"
 
-    Without ``--token`` it accepts any token: the demo's stays in its 0600 file, never in a
-    command line. Uploads are slowed a little so that ``publishing`` can be seen.
-    """
-    faults = f"rate=1,kinds=slow,delay={UPLOAD_DELAY},methods=PUT,match=/files/"
-    cmd = maggot_zenodo(
-        "emulator", "--host", "127.0.0.1", "--port", "0", "--data", str(data_dir),
+
+def emulator_command(data_dir: Path, api: str = "zenodo") -> list[str]:
+    """``maggot-zenodo emulator`` for ``api`` (zenodo | dataverse) on a free port, its uploads
+    slowed a little so that ``publishing`` can be seen."""
+    if api == "dataverse":
+        faults = f"rate=1,kinds=slow,delay={UPLOAD_DELAY},match=/add"
+        extra = ["--api", "dataverse", "--collection", DATAVERSE_COLLECTION]
+    else:
+        faults = f"rate=1,kinds=slow,delay={UPLOAD_DELAY},methods=PUT,match=/files/"
+        extra = []
+    return maggot_zenodo(
+        "emulator", *extra, "--host", "127.0.0.1", "--port", "0", "--data", str(data_dir),
         "--faults", faults, "--quiet",
     )  # fmt: skip
-    proc = start(cmd, stdout=subprocess.PIPE, text=True)
+
+
+@contextlib.contextmanager
+def emulator(data_dir: Path, api: str = "zenodo") -> Iterator[str]:
+    """Run ``maggot-zenodo emulator [--api dataverse] --port 0``; yield its base URL (its
+    first stdout line).
+
+    Without ``--token`` it accepts any token: the demo's stays in its 0600 file, never in a
+    command line.
+    """
+    proc = start(emulator_command(data_dir, api), stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         if not url.startswith("http://"):
-            raise DemoError(f"the emulator did not start (exit code {proc.poll()})")
+            raise DemoError(f"the {api} emulator did not start (exit code {proc.poll()})")
         yield url
     finally:
         stop(proc, 10)
 
 
 def emulator_writes(url: str) -> int:
-    """How many write requests the emulator has received (its test-only state endpoint)."""
+    """How many write requests the emulator (either) has received (its test-only state
+    endpoint)."""
     with urllib.request.urlopen(f"{url}/_emulator/state", timeout=10) as answer:  # noqa: S310
         return int(json.load(answer)["requests"]["writes"])
 
