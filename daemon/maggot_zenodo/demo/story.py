@@ -221,7 +221,8 @@ def drop_semaphores(
         (folder / SEMAPHORE).touch()
         say(f"   touch {(folder / SEMAPHORE).relative_to(storage)}")
     names = " and ".join(STATUS_FILES[r] for r in repositories)
-    say(f"   {names} as it changes (the daemon waits {SETTLE:.0f} s for copies")
+    verb = "they change" if len(repositories) > 1 else "it changes"
+    say(f"   {names} as {verb} (the daemon waits {SETTLE:.0f} s for copies")
     say("   to finish, then publishes):")
     final = lambda _f, data: data.get("status") in FINAL  # noqa: E731
     follow(to_publish, storage, daemon, final, repositories)
@@ -280,8 +281,12 @@ def show_outputs(
     repositories: Sequence[str] = ("zenodo",),
 ) -> None:
     """Steps 6 and 7: what the researcher and the sysadmin see."""
-    names = " and ".join(STATUS_FILES[r] for r in repositories)
-    step(6, f"What the researcher finds in {first.relative_to(storage)}/: {names}")
+    where = first.relative_to(storage)
+    if len(repositories) > 1:
+        names = " and ".join(STATUS_FILES[r] for r in repositories)
+        step(6, f"What the researcher finds in {where}/: {names}")
+    else:
+        step(6, f"What the researcher finds in {where}/{STATUS_FILES[repositories[0]]}")
     for repo in repositories:
         status_file = first / STATUS_FILES[repo]
         if len(repositories) > 1:
@@ -316,19 +321,20 @@ def show_demo(
     """Steps 2-8; every process started is appended to ``procs`` for the caller's clean-up."""
     to_publish = [storage / "2024" / n for n, spec in DATASETS.items() if spec["semaphore"]]
     several = len(repositories) > 1
-    emulators = " and ".join(f"{LABELS[r]}" for r in repositories)
-    step(2, f"A local {emulators} emulator" + ("s" if several else ""))
+    if several:
+        step(2, "Local " + " and ".join(LABELS[r] for r in repositories) + " emulators")
+    else:
+        only = repositories[0]
+        step(2, f"A local {LABELS[only]} emulator ({EMULATOR_COMMANDS[only]})")
     with contextlib.ExitStack() as stack:
         urls: dict[str, str] = {}
         for repo in repositories:
             data = run_dir / ("emulator" if repo == "zenodo" else f"{repo}-emulator")
             urls[repo] = stack.enter_context(emulator(data, repo))
-            say(f"   {EMULATOR_COMMANDS[repo]}")
-            say(f"   listening on {urls[repo]} (uploads take {UPLOAD_DELAY} s each, like a real")
-            say(
-                "   network)"
-                + (f"; collection '{DATAVERSE_COLLECTION}'" if repo != "zenodo" else "")
-            )
+            if several:
+                say(f"   {LABELS[repo]}: {EMULATOR_COMMANDS[repo]}")
+            slowed = f"uploads take {UPLOAD_DELAY} s each, like a real network"
+            say(f"   listening on {urls[repo]} ({slowed})")
         config = write_config(run_dir, storage, urls)
         say(f"   configuration: {config}")
         for repo in repositories:
@@ -403,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     procs: list[Popen] = []
     try:
         ok = show_demo(run_dir, storage, procs, repositories)
+        emulators = "emulators" if len(repositories) > 1 else "emulator"
     except DemoError as exc:
         say(f"\nThe demo stopped: {exc}")
         return EXIT_FAILED
@@ -414,6 +421,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop(proc, 10)
 
     say()
-    say("Done: the daemon and the emulator are stopped.")
+    say(f"Done: the daemon and the {emulators} are stopped.")
     say(f"   Everything the demo made is in {run_dir} (make clean removes it).")
     return EXIT_OK if ok else EXIT_FAILED
