@@ -175,7 +175,9 @@ def touch_again(first: Path, link: Any, storage: Path, daemon: Popen, url: str) 
             [first],
             storage,
             daemon,
-            lambda f, data: data.get("status") in FINAL and not journal.is_pending(f, fingerprint),
+            lambda f, data: (
+                data.get("status") in FINAL and not journal.is_pending(f, fingerprint, [url])
+            ),
         )
     finally:
         journal.close()
