@@ -12,6 +12,10 @@ Three changes to watchdog 7's own emitter, made by subclassing it:
   going blind on part of the tree;
 * an IN_Q_OVERFLOW (events lost) is reported after watchdog has re-placed its watches, so
   the watcher can rescan;
+* since watchdog 7.1.1 a watch group resolves each event's path through its own tree of
+  watched folders (``_insert_node``, ``_find_node_by_path``): our placement fills that tree,
+  so this module needs 7.1.1 (its minimum in pyproject.toml) and is checked against it by
+  tests/watch (a folder watched but missing from the tree drops its events);
 * watchdog places recursive watches with ``os.walk``, which recurses in Python 3.11: a folder
   nested ~1000 levels deep raised RecursionError, at start (the daemon exited) or in the
   emitter thread (which died, the daemon looking healthy). Here the walks are loops over an
@@ -45,6 +49,9 @@ from ..logs import get_logger
 from .rules import FolderRule
 
 log = get_logger(__name__)
+
+#: watchdog's mark (7.1.1 on) for a node of its folder tree that holds no watch of its own.
+NO_WATCH = WatchDescriptor(-1)
 
 EVENT_FILTER: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -97,7 +104,7 @@ class SemaphoreObserver(InotifyObserver):
 
 def _watch_count(emitter: object) -> int:
     group = getattr(emitter, "_inotify", None)  # watchdog's emitter keeps its group there
-    return len(group._active_callbacks_by_watch) if group is not None else 0
+    return len(group._nodes_by_wd) if group is not None else 0
 
 
 def subfolders(
@@ -184,25 +191,21 @@ class SemaphoreGroup(InotifyWatchGroup):
         stack = [src_path]
         while stack:
             folder = stack.pop()
-            wd = self._active_callbacks_by_path.get(folder)
-            if wd is None:
+            node = self._find_node_by_path(folder)
+            if node is None or node.wd == NO_WATCH:
                 continue  # not watched (excluded, too deep, or arrived after the watches)
-            events.extend(_created_events(folder, wd, self.rule))
+            events.extend(_created_events(folder, node.wd, self.rule))
             stack.extend(reversed(subfolders(folder, self.rule)))
         return events
 
     def _add_callback(self, path: bytes) -> None:
         if self.hooks.watch_limit_hit and path != self.path:
             return  # no use trying 100 000 more: the watcher is switching to polling
-        fd = self._inotify_fd
+        known = self._find_node_by_path(path)
+        if known is not None and known.wd != NO_WATCH:
+            return  # already ours (a `mkdir -p` reports each level twice)
         try:
-            # watchdog's add_callback() warns when the folder is already ours (a
-            # `mkdir -p` reports each level twice) and builds that warning from the repr
-            # of every watched path: O(folders) per new folder. Register directly.
-            with fd._lock:
-                watch = fd._get_or_create_watch(path, self.event_mask)
-                watch.callbacks[self._id] = self._callback
-            wd = watch.wd
+            wd = self._inotify_fd.add_callback(path, self.event_mask, self._callback, self._id)
         except OSError as exc:
             if exc.errno == errno.ENOSPC and not self.hooks.watch_limit_hit:
                 self.hooks.watch_limit_hit = True
@@ -210,8 +213,9 @@ class SemaphoreGroup(InotifyWatchGroup):
             if path == self.path:
                 raise
             return  # vanished or unreadable meanwhile: the rescans cover it
-        self._active_callbacks_by_path[path] = wd
-        self._active_callbacks_by_watch[wd] = path
+        # watchdog (>= 7.1.1) resolves each event's path through its tree of watched folders.
+        if self._insert_node(path, wd) is None:
+            self._inotify_fd.remove_callbacks([(wd, self._id)])
 
     def on_queue_overflow(self) -> None:
         super().on_queue_overflow()
