@@ -87,19 +87,17 @@ def token_problem(config: Config) -> str | None:
 
     Checked before anything is written: a dataset's status file would otherwise promise an
     automatic retry that nobody will make (the daemon has the credential, not this run)."""
-    sources = [("zenodo.token", config.zenodo.token, "/etc/maggot-zenodo/token")]
+    sources = [("zenodo.token", config.zenodo.token)]
     if config.dataverse is not None:
-        sources.append(
-            ("dataverse.token", config.dataverse.token, "/etc/maggot-zenodo/dataverse-token")
-        )
-    for key, source, path in sources:
-        problem = _source_problem(key, source, path)
+        sources.append(("dataverse.token", config.dataverse.token))
+    for key, source in sources:
+        problem = _source_problem(key, source)
         if problem is not None:
             return problem
     return None
 
 
-def _source_problem(key: str, source: SecretSource | None, where: str) -> str | None:
+def _source_problem(key: str, source: SecretSource | None) -> str | None:
     if source is None:
         return None  # tokens.owners_dir: each dataset's owner brings a token
     if source.kind == "credential" and not os.environ.get("CREDENTIALS_DIRECTORY"):
@@ -107,7 +105,8 @@ def _source_problem(key: str, source: SecretSource | None, where: str) -> str | 
             f"{key} is the systemd credential {source.value!r}, which only the service "
             "receives ($CREDENTIALS_DIRECTORY is not set). Run the command as the service "
             "does: systemd-run --pipe --wait --collect -p User=maggot-zenodo "
-            f"-p Group=maggot-zenodo -p LoadCredential={source.value}:{where} "
+            f"-p Group=maggot-zenodo -p LoadCredential={source.value}:"
+            f"{tokens.credential_file(source)} "
             "maggot-zenodo publish DATASET_DIR (or give --config a copy of the configuration "
             "with 'token: {file: PATH}')."
         )
