@@ -181,7 +181,7 @@ def test_a_dataverse_token_source_is_named_dataverse_in_every_message(tmp_path, 
                 "token": {"env": "DV_TOKEN_TEST"},
                 "collection": "c",
             },
-        },  # fmt: skip
+        },
         base_dir=tmp_path,
     )
     source = config.dataverse.token
