@@ -135,6 +135,10 @@ def test_a_dataverse_only_site_publishes_there_and_writes_no_zenodo_file(
     assert again.stdout.startswith("draft: ")  # one repository: 0.1.0's output, unprefixed
     assert len(dv.state()["datasets"]) == 1
 
+    adopt = run_cli("adopt", str(folder), "7", "--config", str(config), env=base_env())
+    assert adopt.returncode == 2
+    assert "publishes to Dataverse only" in adopt.stderr and "Traceback" not in adopt.stderr
+
 
 def test_publish_prints_each_repository_and_exits_1_when_one_fails(
     tmp_path: Path, samples_dir: Path, dv: DataverseHandle, emulator: Emulator
