@@ -10,14 +10,16 @@ to a site that already ran does not receive what was handled before it came.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
 import yaml
-from testkit.daemon import base_env, drop_semaphore, run_cli
+from testkit.daemon import DaemonProcess, base_env, drop_semaphore, run_cli
 from testkit.dataverse import make_site
 from testkit.emulator import Emulator
 from testkit.tokens import TOKEN
+from testkit.waiting import wait_for
 
 from maggot_zenodo.emulator.dataverse.runner import DataverseHandle
 
@@ -35,7 +37,8 @@ def _site(
     make_site(tmp_path, samples_dir, dv, **dataverse)
     config = tmp_path / "config.yaml"
     data = json.loads(config.read_text())
-    data["storage"].update({"existing": "publish", "watch": "poll", "settle": 0.1})
+    data["storage"].update({"existing": "publish", "watch": "inotify", "settle": 0.1})
+    data["shutdown_timeout"] = 5
     data["workers"] = 2
     if zenodo is not None:
         data["zenodo"] = {
@@ -186,6 +189,44 @@ def test_a_repository_added_later_does_not_receive_what_was_handled_before_it(
     assert _status(old, "META_dataverse.txt")["status"] == "draft"
     assert len(dv.state()["datasets"]) == 2
     assert len(emulator.depositions()) == zenodo_before
+
+
+def test_kill_9_of_the_daemon_mid_run_then_a_restart_leaves_one_dataset_per_repository(
+    tmp_path: Path, samples_dir: Path, dv: DataverseHandle, emulator: Emulator
+) -> None:
+    config = _site(tmp_path, samples_dir, dv, emulator)
+    chosen = folders_of(config)[:3]
+    for folder in chosen:
+        drop_semaphore(folder)
+    dv.set_faults(rate=1, kinds=["slow"], delay=0.05)
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: _requests(dv)["writes"] >= 6 or None, 60, "Dataverse writes under way")
+        daemon.signal(signal.SIGKILL)
+        daemon.proc.wait(10)
+    finally:
+        daemon.stop()
+    dv.set_faults(rate=0)
+
+    def final(folder: Path, name: str) -> str | None:
+        try:
+            status = str(_status(folder, name)["status"])
+        except (FileNotFoundError, AssertionError):
+            return None
+        return status if status in ("draft", "failed") else None
+
+    again = DaemonProcess(config, tmp_path / "daemon2.log")
+    try:
+        for folder in chosen:
+            for name in ("META_zenodo.txt", "META_dataverse.txt"):
+                wait_for(lambda f=folder, n=name: final(f, n), 90, f"{folder.name} {name}")
+                assert final(folder, name) == "draft", (folder, name, _status(folder, name))
+    finally:
+        assert again.stop() == 0
+    assert len(dv.state()["datasets"]) == len(chosen)
+    assert len(emulator.depositions()) == len(chosen)
+    logs = (tmp_path / "daemon.log").read_text() + (tmp_path / "daemon2.log").read_text()
+    assert TOKEN not in logs and "Traceback" not in logs
 
 
 def folders_of(config: Path) -> list[Path]:
