@@ -42,6 +42,7 @@ class SecretSource:
 
     kind: str
     value: str
+    repository: str = "Zenodo"  # whose token: named in every message about it
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ def _dataverse(data: dict[str, Any], source: str, path: Any) -> DataverseConfig 
             "'{file: /etc/maggot-zenodo/dataverse-token}' or '{env: DATAVERSE_TOKEN}'",
         )
     kind, value = next(iter(token.items()))
-    secret = SecretSource("file", str(path(value))) if kind == "file" else SecretSource(kind, value)
+    secret = SecretSource(kind, str(path(value)) if kind == "file" else value, "Dataverse")
     url = check_zenodo_url(dv["url"], source, "dataverse.url")
     return _section(DataverseConfig, dv, url=url, token=secret)
 

@@ -13,6 +13,9 @@ DEFAULT_SEMAPHORE: Final = "META_datafile_ok.txt"
 STATUS_FILE: Final = "META_zenodo.txt"
 #: The write-back file for Dataverse (same shape as STATUS_FILE).
 DATAVERSE_STATUS_FILE: Final = "META_dataverse.txt"
+#: Either write-back: a folder holding one was handled by this tool (a journal since lost).
+STATUS_FILES: Final = (STATUS_FILE, DATAVERSE_STATUS_FILE)
+
 #: Maggot metadata files are `META_<name>.json`.
 METADATA_PREFIX: Final = "META_"
 METADATA_SUFFIX: Final = ".json"

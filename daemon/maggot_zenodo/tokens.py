@@ -40,7 +40,7 @@ class Token:
     __str__ = __repr__
 
 
-def read_token_file(path: Path, *, credential: bool = False) -> str:
+def read_token_file(path: Path, *, credential: bool = False, repository: str = "Zenodo") -> str:
     """Read a token file, refusing one that group or others may read.
 
     A systemd credential is exempt from the group check: systemd makes the file itself, in a
@@ -52,7 +52,7 @@ def read_token_file(path: Path, *, credential: bool = False) -> str:
     except FileNotFoundError:
         raise TokenError(
             f"The token file {path} does not exist.",
-            f"Put the Zenodo token in {path} (owned by the service user, chmod 600 {path}).",
+            f"Put the {repository} token in {path} (owned by the service user, chmod 600 {path}).",
         ) from None
     except OSError as exc:
         raise TokenError(
@@ -65,7 +65,7 @@ def read_token_file(path: Path, *, credential: bool = False) -> str:
         kind = "a directory" if stat_module.S_ISDIR(st.st_mode) else "not a regular file"
         raise TokenError(
             f"The token file {path} is {kind}.",
-            f"Put the Zenodo token in a regular file at {path} (chmod 600), "
+            f"Put the {repository} token in a regular file at {path} (chmod 600), "
             "or point the token setting at the file inside that folder.",
         )
     with os.fdopen(fd, "rb") as fh:
@@ -79,10 +79,12 @@ def read_token_file(path: Path, *, credential: bool = False) -> str:
         data = fh.read(MAX_TOKEN_FILE + 1)
     if len(data) > MAX_TOKEN_FILE:
         raise TokenError(f"The token file {path} is far too large to hold a token.", "")
-    return _clean(data.decode("utf-8", errors="replace"), f"the token file {path}")
+    return _clean(data.decode("utf-8", errors="replace"), f"the token file {path}", repository)
 
 
-def check_token_text(value: str, where: str = "the Zenodo token") -> None:
+def check_token_text(
+    value: str, where: str = "the Zenodo token", repository: str = "Zenodo"
+) -> None:
     """Refuse a token that cannot go into an HTTP header as it is (the one token check).
 
     ``value`` is the token already stripped of surrounding whitespace. The error names
@@ -90,7 +92,7 @@ def check_token_text(value: str, where: str = "the Zenodo token") -> None:
     InvalidHeader message)."""
     label = f"{where[0].upper()}{where[1:]}"
     if not isinstance(value, str) or not value:
-        raise TokenError(f"{label} is empty.", "Put the Zenodo token in it.")
+        raise TokenError(f"{label} is empty.", f"Put the {repository} token in it.")
     if any(c.isspace() for c in value):
         raise TokenError(
             f"{label} holds more than one word; a token is one word.",
@@ -98,28 +100,47 @@ def check_token_text(value: str, where: str = "the Zenodo token") -> None:
         )
     if not value.isascii() or not value.isprintable():
         raise TokenError(
-            f"{label} holds control or non-ASCII characters; a Zenodo token has none.",
-            "Keep only the token in it, on one line, as Zenodo shows it.",
+            f"{label} holds control or non-ASCII characters; a {repository} token has none.",
+            f"Keep only the token in it, on one line, as {repository} shows it.",
         )
 
 
-def _clean(text: str, where: str) -> str:
-    value = text.strip()
-    check_token_text(value, where)
+def header_token(token: str, repository: str = "Zenodo") -> str:
+    """The token a client puts in its header: without surrounding whitespace (token files end
+    with a newline), refused by the one token check as a ValueError that never echoes it."""
+    value = token.strip() if isinstance(token, str) else ""
+    try:
+        check_token_text(value, f"the {repository} token", repository)
+    except TokenError as error:
+        # requests would echo the whole header value in its InvalidHeader message.
+        raise ValueError(f"{error.message} {error.hint}".strip()) from None
     return value
+
+
+def _clean(text: str, where: str, repository: str = "Zenodo") -> str:
+    value = text.strip()
+    check_token_text(value, where, repository)
+    return value
+
+
+def credential_file(source: SecretSource) -> str:
+    """Where the README's unit keeps the file a systemd credential of ``source`` loads."""
+    name = "token" if source.repository == "Zenodo" else f"{source.repository.lower()}-token"
+    return f"/etc/maggot-zenodo/{name}"
 
 
 def read_source(source: SecretSource) -> str:
     """Read a secret from a file, a systemd credential or an environment variable."""
+    repository = source.repository
     if source.kind == "file":
-        value = read_token_file(Path(source.value))
+        value = read_token_file(Path(source.value), repository=repository)
     elif source.kind == "credential":
         directory = os.environ.get("CREDENTIALS_DIRECTORY")
         if not directory:
             raise TokenError(
                 f"The systemd credential {source.value!r} is configured, but "
                 "$CREDENTIALS_DIRECTORY is not set.",
-                f"Add 'LoadCredential={source.value}:/etc/maggot-zenodo/token' to the unit, "
+                f"Add 'LoadCredential={source.value}:{credential_file(source)}' to the unit, "
                 "or use 'token: {file: ...}' outside systemd.",
             )
         path = Path(directory) / source.value
@@ -128,15 +149,15 @@ def read_source(source: SecretSource) -> str:
                 f"The systemd credential {source.value!r} is missing from $CREDENTIALS_DIRECTORY.",
                 f"Check the unit's LoadCredential={source.value}:... line.",
             )
-        value = read_token_file(path, credential=True)
+        value = read_token_file(path, credential=True, repository=repository)
     elif source.kind == "env":
         raw = os.environ.get(source.value)
         if raw is None:
             raise TokenError(
                 f"The environment variable {source.value} is not set.",
-                f"Set {source.value} to the Zenodo token, or configure a token file.",
+                f"Set {source.value} to the {repository} token, or configure a token file.",
             )
-        value = _clean(raw, f"the environment variable {source.value}")
+        value = _clean(raw, f"the environment variable {source.value}", repository)
     else:  # the config schema allows nothing else
         raise TokenError(f"Unknown token source {source.kind!r}.", "")
     register_secret(value)

@@ -10,7 +10,7 @@ import pytest
 
 from maggot_zenodo.config import parse_config
 from maggot_zenodo.logs import scrub
-from maggot_zenodo.tokens import TokenError, read_token_file, token_for
+from maggot_zenodo.tokens import TokenError, read_source, read_token_file, token_for
 
 SECRET = "tok-SECRET-1234567890abcdef"
 
@@ -169,3 +169,31 @@ def test_check_token_text_is_the_one_token_check_and_never_echoes():
         assert "/etc/t" in info.value.message
         if bad:
             assert bad not in info.value.message
+
+
+def test_a_dataverse_token_source_is_named_dataverse_in_every_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("DV_TOKEN_TEST", raising=False)
+    config = parse_config(
+        {
+            "storage": {"root": str(tmp_path)},
+            "dataverse": {
+                "url": "https://dv.example.org",
+                "token": {"env": "DV_TOKEN_TEST"},
+                "collection": "c",
+            },
+        },
+        base_dir=tmp_path,
+    )
+    source = config.dataverse.token
+    with pytest.raises(TokenError) as unset:
+        read_source(source)
+    assert "Dataverse token" in unset.value.hint and "Zenodo" not in str(unset.value.hint)
+    monkeypatch.setenv("DV_TOKEN_TEST", "two words")
+    with pytest.raises(TokenError) as spaced:
+        read_source(source)
+    assert "Zenodo" not in spaced.value.message + spaced.value.hint
+    credential = type(source)("credential", "dataverse-token", "Dataverse")
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    with pytest.raises(TokenError) as missing:
+        read_source(credential)
+    assert "LoadCredential=dataverse-token:/etc/maggot-zenodo/dataverse-token" in missing.value.hint

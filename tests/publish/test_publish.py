@@ -71,7 +71,9 @@ def test_ten_samples_end_to_end_then_a_second_run_writes_nothing(tmp_path, emu, 
         assert status["deposit_url"] == outcome.deposit_url
         assert status["deposition_id"] == outcome.deposition_id
         assert {f["name"] for f in status["files"]} == set(held_files(dep))
-        assert not journal.is_pending(folder, semaphore_fingerprint(folder / SEMAPHORE))
+        assert not journal.is_pending(
+            folder, semaphore_fingerprint(folder / SEMAPHORE), [pub.config.zenodo.url]
+        )
     started = time.monotonic()
     again = [pub.publish(f) for f in folders]
     second_time = time.monotonic() - started
@@ -179,7 +181,9 @@ def test_deleted_deposition_is_created_anew_and_inprogress_is_left_alone(tmp_pat
     assert out3.status == "failed" and not out3.retryable
     assert "being edited" in statusfile.read(folder)["error"]
     # a non-retryable failure is handled: the daemon does not retry it in a loop
-    assert not journal.is_pending(folder, semaphore_fingerprint(folder / SEMAPHORE))
+    assert not journal.is_pending(
+        folder, semaphore_fingerprint(folder / SEMAPHORE), [pub.config.zenodo.url]
+    )
     client.close()
 
 
@@ -316,7 +320,7 @@ def test_stop_event_checkpoints_with_a_retryable_outcome(tmp_path, emu, root):
     out = publisher(config, journal, stop=stop).publish(folder)
     assert out.status == "failed" and out.retryable
     assert emu.writes() == 0
-    assert journal.is_pending(folder, "anything")
+    assert journal.is_pending(folder, "anything", [config.zenodo.url])
     assert publisher(config, journal).publish(folder).status == "draft"
 
 

@@ -39,14 +39,46 @@ def test_is_pending_until_fingerprint_handled_and_survives_reopen(tmp_path):
     path = tmp_path / "s.db"
     j = Journal(path)
     row = j.dataset("http://z", "site", "ds1", str(tmp_path / "ds1"))
-    assert j.is_pending(tmp_path / "ds1", "1:2:3")
+    assert j.is_pending(tmp_path / "ds1", "1:2:3", ["http://z"])
     j.update(row.id, handled_fingerprint="1:2:3")
-    assert not j.is_pending(tmp_path / "ds1", "1:2:3")
-    assert j.is_pending(tmp_path / "ds1", "1:2:4")
-    assert j.is_pending(tmp_path / "other", "1:2:3")
+    assert not j.is_pending(tmp_path / "ds1", "1:2:3", ["http://z"])
+    assert j.is_pending(tmp_path / "ds1", "1:2:4", ["http://z"])
+    assert j.is_pending(tmp_path / "other", "1:2:3", ["http://z"])
     j.close()
     j2 = Journal(path)
-    assert not j2.is_pending(tmp_path / "ds1", "1:2:3")
+    assert not j2.is_pending(tmp_path / "ds1", "1:2:3", ["http://z"])
+
+
+def test_with_two_repositories_a_semaphore_is_pending_until_both_handled_it(tmp_path):
+    j = Journal(tmp_path / "s.db")
+    folder = tmp_path / "ds1"
+    both = ["http://z", "http://dv"]
+    zen = j.dataset("http://z", "site", "ds1", str(folder))
+    j.update(zen.id, handled_fingerprint="1:2:3")
+    assert j.is_pending(folder, "1:2:3", both)
+    assert not j.is_pending(folder, "1:2:3", ["http://z"])
+    dv = j.dataset("http://dv", "dataverse-file:/t", "ds1", str(folder))
+    j.update(dv.id, handled_fingerprint="1:2:2")  # an older request
+    assert j.is_pending(folder, "1:2:3", both)
+    j.update(dv.id, handled_fingerprint="1:2:3")
+    assert not j.is_pending(folder, "1:2:3", both)
+    assert j.handled_by(folder, "1:2:3") == {"http://z", "http://dv"}
+
+
+def test_a_repository_added_later_takes_what_was_handled_as_old(tmp_path):
+    j = Journal(tmp_path / "s.db")
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, fingerprint in ((a, "1:1:1"), (b, "2:2:2")):
+        row = j.dataset("http://z", "site", folder.name, str(folder))
+        j.update(row.id, handled_fingerprint=fingerprint)
+    assert j.add_repository("http://z", handled_are_old=True) == 0  # its own rows: an upgrade
+    assert j.add_repository("http://z", handled_are_old=True) is None  # known
+    assert j.add_repository("http://dv", handled_are_old=True) == 2
+    both = ["http://z", "http://dv"]
+    assert not j.is_pending(a, "1:1:1", both)
+    assert j.is_pending(a, "1:1:9", both)  # touched since: a request for both
+    assert j.add_repository("http://dv2", handled_are_old=False) == 0
+    assert j.is_pending(b, "2:2:2", ["http://z", "http://dv2"])
 
 
 def test_markers_uploaded_and_md5_cache(tmp_path):

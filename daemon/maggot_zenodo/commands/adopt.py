@@ -21,6 +21,7 @@ from maggot_zenodo.publish.prepare import choose_token, prepare, relative_key
 from maggot_zenodo.publish.repository import Denied, Gone
 from maggot_zenodo.publish.session import Session
 from maggot_zenodo.publish.workflow import Publisher
+from maggot_zenodo.repositories import zenodo_configured
 from maggot_zenodo.state.journal import Journal
 
 
@@ -52,6 +53,14 @@ def _tie(pub: Publisher, folder: Path, deposition_id: int, out: TextIO) -> int:
 
 def run(config: Config, dataset_dir: Path, deposition_id: int, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    if not zenodo_configured(config):
+        print(
+            "maggot-zenodo adopt: this site publishes to Dataverse only, and adopt ties a Zenodo "
+            "deposition. A Dataverse dataset Maggot made is adopted at its next publication, "
+            "through its otherId marker.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     folder = Path(os.path.abspath(dataset_dir))
     journal = Journal(config.state)
     pub = Publisher(config, journal)

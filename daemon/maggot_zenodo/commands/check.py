@@ -47,13 +47,9 @@ def format_problem(p: Problem) -> str:
 
 def configured(config: Config | None) -> tuple[str, ...]:
     """The repositories the site publishes to; without a configuration, Zenodo (built-ins)."""
-    from maggot_zenodo.publish.targets import zenodo_configured
+    from maggot_zenodo.repositories import configured as site_repositories
 
-    if config is None:
-        return ("zenodo",)
-    found = ("zenodo",) * zenodo_configured(config) + ("dataverse",) * (
-        config.dataverse is not None
-    )
+    found = tuple(site_repositories(config)) if config is not None else ()
     return found or ("zenodo",)
 
 

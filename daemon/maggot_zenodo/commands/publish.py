@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, TextIO
 from maggot_zenodo import tokens
 from maggot_zenodo.config import Config, SecretSource
 from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from maggot_zenodo.publish.targets import publish_all
 from maggot_zenodo.publish.workflow import Outcome, ProgressFactory, Publisher
 from maggot_zenodo.state.journal import Journal
 
@@ -80,20 +82,31 @@ def _token_path(source: SecretSource) -> Path | None:
 
 
 def token_problem(config: Config) -> str | None:
-    """Why the site token's source cannot be used here, with exactly what to do; None when
-    it can (or when only reading the token would tell: that is the dataset's outcome).
+    """Why a site token's source cannot be used here, with exactly what to do; None when
+    each can (or when only reading the token would tell: that is the dataset's outcome).
 
-    Checked before anything is written: a dataset's META_zenodo.txt would otherwise promise
-    an automatic retry that nobody will make (the daemon has the credential, not this run)."""
-    source = config.zenodo.token
+    Checked before anything is written: a dataset's status file would otherwise promise an
+    automatic retry that nobody will make (the daemon has the credential, not this run)."""
+    sources = [("zenodo.token", config.zenodo.token)]
+    if config.dataverse is not None:
+        sources.append(("dataverse.token", config.dataverse.token))
+    for key, source in sources:
+        problem = _source_problem(key, source)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _source_problem(key: str, source: SecretSource | None) -> str | None:
     if source is None:
         return None  # tokens.owners_dir: each dataset's owner brings a token
     if source.kind == "credential" and not os.environ.get("CREDENTIALS_DIRECTORY"):
         return (
-            f"zenodo.token is the systemd credential {source.value!r}, which only the service "
+            f"{key} is the systemd credential {source.value!r}, which only the service "
             "receives ($CREDENTIALS_DIRECTORY is not set). Run the command as the service "
             "does: systemd-run --pipe --wait --collect -p User=maggot-zenodo "
-            f"-p Group=maggot-zenodo -p LoadCredential={source.value}:/etc/maggot-zenodo/token "
+            f"-p Group=maggot-zenodo -p LoadCredential={source.value}:"
+            f"{tokens.credential_file(source)} "
             "maggot-zenodo publish DATASET_DIR (or give --config a copy of the configuration "
             "with 'token: {file: PATH}')."
         )
@@ -103,13 +116,14 @@ def token_problem(config: Config) -> str | None:
     try:
         tokens.read_source(source)
     except tokens.TokenError as exc:
-        return f"zenodo.token: {exc.message} Fix: {exc.hint}".strip()
+        return f"{key}: {exc.message} Fix: {exc.hint}".strip()
     return None
 
 
 def run(config: Config, dataset_dir: Path, *, out: TextIO | None = None) -> int:
-    """Publish one dataset now; print the deposit URL (exit 0) or the reason (exit 1); a
-    token that cannot be read is the configuration's problem (exit 2, nothing written)."""
+    """Publish one dataset now, to every configured repository; print each deposit URL
+    (exit 0) or the reason (exit 1); a token that cannot be read is the configuration's
+    problem (exit 2, nothing written)."""
     out = out or sys.stdout
     problem = token_problem(config)
     if problem is not None:
@@ -117,12 +131,26 @@ def run(config: Config, dataset_dir: Path, *, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     journal = Journal(config.state)
     try:
-        outcome = Publisher(config, journal).publish(
-            Path(dataset_dir), progress=_progress_bars(sys.stderr)
+        outcomes = publish_all(
+            Publisher(config, journal), Path(dataset_dir), progress=_progress_bars(sys.stderr)
         )
     finally:
         journal.close()
-    return report(outcome, out)
+    return report_all(outcomes, out)
+
+
+def report_all(outcomes: dict[str, Outcome], out: TextIO) -> int:
+    """Each repository's outcome; a site with one repository prints it as 0.1.0 did, two
+    get each line prefixed by the repository's name. Exit 1 when any failed."""
+    if len(outcomes) == 1:
+        return report(next(iter(outcomes.values())), out)
+    worst = EXIT_OK
+    for name, outcome in outcomes.items():
+        lines = io.StringIO()
+        worst = max(worst, report(outcome, lines))
+        for line in lines.getvalue().splitlines():
+            print(f"{name}: {line}", file=out)
+    return worst
 
 
 def report(outcome: Outcome, out: TextIO) -> int:

@@ -89,7 +89,8 @@ def run(config: Config, dirs: Sequence[Path], *, failed: bool = False, now: bool
 
 
 def _publish_now(config: Config, folders: list[Path], root: Path) -> int:
-    from maggot_zenodo.commands.publish import _progress_bars, report
+    from maggot_zenodo.commands.publish import _progress_bars, report_all
+    from maggot_zenodo.publish.targets import publish_all
     from maggot_zenodo.publish.workflow import Publisher
     from maggot_zenodo.state.journal import Journal
 
@@ -106,10 +107,10 @@ def _publish_now(config: Config, folders: list[Path], root: Path) -> int:
         for folder in folders:
             print(f"{_rel(folder, root)}:", flush=True)
             fingerprint = semaphore_fingerprint(folder / config.storage.semaphore)
-            outcome = publisher.publish(
-                folder, fingerprint=fingerprint, progress=_progress_bars(sys.stderr)
+            outcomes = publish_all(
+                publisher, folder, fingerprint=fingerprint, progress=_progress_bars(sys.stderr)
             )
-            worst = max(worst, report(outcome, sys.stdout))
+            worst = max(worst, report_all(outcomes, sys.stdout))
     finally:
         journal.close()
         lock.release()

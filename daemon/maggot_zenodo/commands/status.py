@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from maggot_zenodo.config import ACCESS_HINT, Config
 from maggot_zenodo.constants import EXIT_OK, EXIT_USAGE
 from maggot_zenodo.errors import UserError
+from maggot_zenodo.repositories import name_of
 from maggot_zenodo.state.journal import DatasetRow
 from maggot_zenodo.state.reader import JournalReader
 from maggot_zenodo.state.summary import Summary, summarize
@@ -90,11 +91,15 @@ def read_state(state: Path) -> Snapshot:
         raise StateUnreadable(state, str(exc)) from None
 
 
-def status_rows(rows: tuple[DatasetRow, ...] | list[DatasetRow]) -> list[dict[str, Any]]:
-    """One dict per dataset, as `status --json` prints them."""
+def status_rows(
+    rows: tuple[DatasetRow, ...] | list[DatasetRow], config: Config | None = None
+) -> list[dict[str, Any]]:
+    """One dict per dataset and repository, as `status --json` prints them. ``repository``
+    names it (``zenodo``, ``dataverse``); ``zenodo_url`` is its base URL, by its 0.1.0 name."""
     return [
         {
             "folder": r.folder,
+            "repository": name_of(config, r.zenodo_url) if config else "zenodo",
             "zenodo_url": r.zenodo_url,
             "account": r.account,
             "status": r.status,
@@ -127,7 +132,7 @@ def status(
     except UserError as exc:
         print(f"maggot-zenodo: {exc}", file=err or sys.stderr)
         return EXIT_USAGE
-    rows = status_rows(snap.rows)
+    rows = status_rows(snap.rows, config)
     if as_json:
         json.dump(
             {"summary": snap.summary.as_dict(), "datasets": rows}, out, indent=2, ensure_ascii=False
@@ -138,22 +143,27 @@ def status(
         print(f"no dataset in the journal yet ({config.state})", file=out)
         return EXIT_OK
     width = None if wide else shutil.get_terminal_size(fallback=(100, 24)).columns
-    for line in render_table(rows, width):
+    repositories = len({r["repository"] for r in rows}) > 1
+    for line in render_table(rows, width, repositories=repositories):
         print(line, file=out)
     print(snap.summary.text(), file=out)
     return EXIT_OK
 
 
-def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
+def render_table(
+    rows: list[dict[str, Any]], width: int | None, *, repositories: bool = False
+) -> list[str]:
     """The table's lines. Every column but the error is cut at 60 characters; the error is
     whole: on one line when ``width`` is None, else wrapped within ``width`` columns (a word
-    longer than that, such as a path, stays whole so that it can be copied)."""
-    table = [[_cell(row[c]) for c in _COLUMNS] for row in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(_COLUMNS)]
+    longer than that, such as a path, stays whole so that it can be copied). A site with two
+    repositories gets a REPOSITORY column after the folder (a row per repository)."""
+    columns = (_COLUMNS[0], "repository", *_COLUMNS[1:]) if repositories else _COLUMNS
+    table = [[_cell(row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(columns)]
     widths = [min(w, _MAX_CELL) for w in widths[:-1]]
     indent = sum(w + 2 for w in widths)
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths, strict=False))]
-    lines[0] += "  " + _COLUMNS[-1].upper()
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False))]
+    lines[0] += "  " + columns[-1].upper()
     for t in table:
         head = "  ".join(v[:w].ljust(w) for v, w in zip(t, widths, strict=False)) + "  "
         error = t[-1]

@@ -186,7 +186,7 @@ def dataverse_finding(config: Config, timeout: float) -> Finding:
 
 def repository_findings(config: Config, timeout: float) -> list[Finding]:
     """One probe per configured repository (a Dataverse-only site asks no Zenodo)."""
-    from maggot_zenodo.publish.targets import zenodo_configured
+    from maggot_zenodo.repositories import zenodo_configured
 
     probes = []
     if zenodo_configured(config):

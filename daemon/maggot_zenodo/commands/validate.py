@@ -19,7 +19,7 @@ from maggot_zenodo import tokens
 from maggot_zenodo.config import Config
 from maggot_zenodo.constants import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from maggot_zenodo.publish.environment import Finding, check_environment
-from maggot_zenodo.publish.targets import zenodo_configured
+from maggot_zenodo.repositories import zenodo_configured
 
 
 def storage_fstype(root: Path) -> str | None:

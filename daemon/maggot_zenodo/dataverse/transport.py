@@ -21,6 +21,7 @@ from maggot_zenodo import __version__, backoff
 from maggot_zenodo.dataverse.errors import DataverseError, DataverseUnavailable, from_answer
 from maggot_zenodo.httpfailure import classify
 from maggot_zenodo.logs import get_logger, register_secret
+from maggot_zenodo.tokens import header_token
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 log = get_logger("maggot_zenodo.dataverse")
@@ -41,15 +42,8 @@ class _KeyHeader(requests.auth.AuthBase):
 
 
 def clean_token(token: str) -> str:
-    if not isinstance(token, str) or not token.strip():
-        raise ValueError("the Dataverse token is empty")
-    token = token.strip()
-    if not token.isascii() or any(c.isspace() or not c.isprintable() for c in token):
-        raise ValueError(
-            "the Dataverse token holds spaces, control or non-ASCII characters: "
-            "check the token file or variable (it must hold the token alone)"
-        )
-    return token
+    """The Dataverse token as it goes into the header (see :func:`tokens.header_token`)."""
+    return header_token(token, "Dataverse")
 
 
 class Transport:

@@ -257,7 +257,10 @@ def touch_again(
             [first],
             storage,
             daemon,
-            lambda f, data: data.get("status") in FINAL and not journal.is_pending(f, fingerprint),
+            lambda f, data: (
+                data.get("status") in FINAL
+                and not journal.is_pending(f, fingerprint, list(urls.values()))
+            ),
             list(urls),
         )
     finally:

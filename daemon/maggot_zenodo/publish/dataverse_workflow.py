@@ -87,6 +87,27 @@ def render_status(status: str, semaphore: str, **values: Any) -> str:
     return HEADER.format(semaphore=semaphore) + body
 
 
+def write_queued(folder: Path, semaphore: str) -> None:
+    """``META_dataverse.txt`` says ``queued``, keeping what it said of the dataset."""
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    previous = statusfile.read(folder, name=DATAVERSE_STATUS_FILE) or {}
+    kept = {
+        k: previous[k] for k in ("dataset_url", "persistent_id") if isinstance(previous.get(k), str)
+    }
+    dataset_id = previous.get("dataset_id")
+    if isinstance(dataset_id, int) and not isinstance(dataset_id, bool):
+        kept["dataset_id"] = dataset_id
+    try:
+        statusfile.write(
+            folder, render_status("queued", semaphore, **kept), name=DATAVERSE_STATUS_FILE
+        )
+    except OSError as exc:
+        get_logger("maggot_zenodo.publish.dataverse").warning(
+            f"{folder}: cannot write the queued {DATAVERSE_STATUS_FILE}", error=str(exc)
+        )
+
+
 def follow_move(journal: Journal, row: DatasetRow, folder: Path, log: Any) -> DatasetRow:
     """A folder moved inside the storage keeps its dataset: its ``META_dataverse.txt`` names a
     dataset the journal knows for a folder that no longer holds a dataset (else: a copy)."""

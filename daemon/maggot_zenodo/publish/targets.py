@@ -1,6 +1,10 @@
 """Every configured repository for one dataset, each independently: one failing never holds
-the other back. What the service and ``publish`` call once both are wired (see
-docs/dataverse.md)."""
+the other back (#14 §1). The service, ``run --once``, ``publish`` and ``retry`` go through here.
+
+A semaphore request is handled once *every* configured repository handled it
+(``Journal.is_pending``); a job that retries after one repository failed runs only the ones
+still pending, so the other is not asked again.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,63 @@ from collections.abc import Callable
 from pathlib import Path
 
 from maggot_zenodo.config import Config
+from maggot_zenodo.publish import dataverse_workflow
 from maggot_zenodo.publish.dataverse_workflow import ClientFactory, deposit_dataverse
 from maggot_zenodo.publish.deposit import ProgressFactory
 from maggot_zenodo.publish.workflow import Outcome, Publisher
+from maggot_zenodo.repositories import DATAVERSE, ZENODO, configured, zenodo_configured
+from maggot_zenodo.state import statusfile
+from maggot_zenodo.state.journal import Journal
+
+__all__ = [
+    "DATAVERSE",
+    "ZENODO",
+    "combined",
+    "configured",
+    "is_pending",
+    "pending",
+    "publish_all",
+    "register",
+    "write_queued",
+    "zenodo_configured",
+]
 
 
-def zenodo_configured(config: Config) -> bool:
-    return config.zenodo.token is not None or config.tokens.owners_dir is not None
+def pending(journal: Journal, config: Config, folder: Path, fingerprint: str | None) -> list[str]:
+    """The configured repositories that have not handled ``fingerprint`` of ``folder`` (all
+    of them when there is no fingerprint: a run asked for by hand)."""
+    repos = configured(config)
+    if fingerprint is None:
+        return list(repos)
+    done = journal.handled_by(folder, fingerprint)
+    return [name for name, url in repos.items() if url not in done]
+
+
+def is_pending(journal: Journal, config: Config, folder: Path, fingerprint: str) -> bool:
+    """Whether the semaphore ``fingerprint`` of ``folder`` still awaits some repository."""
+    return journal.is_pending(folder, fingerprint, configured(config).values())
+
+
+def register(config: Config, journal: Journal, *, site_ran_before: bool) -> dict[str, int]:
+    """Record the configured repositories in the journal; for each one new on a site that
+    already ran, how many handled semaphores it will not receive (``storage.existing:
+    publish`` sends them all instead)."""
+    old = site_ran_before and config.storage.existing != "publish"
+    added: dict[str, int] = {}
+    for name, url in configured(config).items():
+        count = journal.add_repository(url, handled_are_old=old)
+        if count:
+            added[name] = count
+    return added
+
+
+def write_queued(config: Config, folder: Path, names: list[str]) -> None:
+    """Tell the researcher, in each repository's status file, that the dataset waits."""
+    semaphore = config.storage.semaphore
+    if ZENODO in names:
+        statusfile.write_queued(folder, semaphore=semaphore)
+    if DATAVERSE in names:
+        dataverse_workflow.write_queued(folder, semaphore)
 
 
 def publish_all(
@@ -25,16 +79,19 @@ def publish_all(
     with_files: bool | None = None,
     progress: ProgressFactory | None = None,
     dataverse_client: ClientFactory | None = None,
+    only: list[str] | None = None,
 ) -> dict[str, Outcome]:
-    """``{"zenodo": ..., "dataverse": ...}`` for the repositories the site configures."""
+    """``{"zenodo": ..., "dataverse": ...}`` for the configured repositories (those in
+    ``only`` when given), one after the other, each whatever the other's outcome."""
     config = publisher.config
     runs: dict[str, Callable[[], Outcome]] = {}
-    if zenodo_configured(config):
-        runs["zenodo"] = lambda: publisher.publish(
+    names = configured(config) if only is None else [n for n in configured(config) if n in only]
+    if ZENODO in names:
+        runs[ZENODO] = lambda: publisher.publish(
             folder, fingerprint=fingerprint, with_files=with_files, progress=progress
         )
-    if config.dataverse is not None:
-        runs["dataverse"] = lambda: deposit_dataverse(
+    if DATAVERSE in names:
+        runs[DATAVERSE] = lambda: deposit_dataverse(
             config,
             publisher.journal,
             folder,
@@ -47,20 +104,24 @@ def publish_all(
     return {name: run() for name, run in runs.items()}
 
 
-def combined(outcomes: dict[str, Outcome]) -> Outcome:
-    """One outcome for the worker's retry logic: failed if any failed (retryable if any failed
-    one is), the first failure's words prefixed by its repository."""
+def combined(outcomes: dict[str, Outcome]) -> Outcome | None:
+    """One outcome for the worker's retry logic (None: no repository was run): failed if any
+    failed (retryable if any failed one is), the first failure's words prefixed by its
+    repository when there are two."""
+    if not outcomes:
+        return None
     failed = {k: o for k, o in outcomes.items() if not o.ok}
     if not failed:
         return next(iter(outcomes.values()))
     name, first = next(iter(failed.items()))
+    prefix = f"{name}: " if len(outcomes) > 1 else ""
     return Outcome(
         first.folder,
         "failed",
         first.deposition_id,
         first.deposit_url,
         None,
-        f"{name}: {first.error}",
+        f"{prefix}{first.error}",
         first.hint,
         any(o.retryable for o in failed.values()),
         first.detail,

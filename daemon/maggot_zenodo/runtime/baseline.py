@@ -12,7 +12,6 @@ republishes a storage space.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from maggot_zenodo.config import Config
 from maggot_zenodo.constants import STATUS_FILE
 from maggot_zenodo.logs import get_logger
 from maggot_zenodo.semaphore import semaphore_fingerprint
+from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.journal import Journal
 
 log = get_logger("maggot_zenodo.runtime.baseline")
@@ -35,18 +35,13 @@ class BaselineResult:
     semaphores: int
 
 
-def needs_work(journal: Journal, folder: Path, fingerprint: str) -> bool:
-    """Whether the semaphore request ``fingerprint`` of ``folder`` awaits processing."""
-    return journal.is_pending(folder, fingerprint) and not journal.is_baselined(folder, fingerprint)
-
-
 def sort_found(
     seen: list[tuple[Path, str]], known: set[str]
 ) -> tuple[list[tuple[Path, str]], list[Path]]:
     """Of the semaphores ``seen``, those in folders the journal does not track, and those of
     them that hold a status file (handled by a journal since lost)."""
     found = [(f, fp) for f, fp in seen if str(f.absolute()) not in known]
-    orphans = [f for f, _ in found if os.path.lexists(f / STATUS_FILE)]
+    orphans = [f for f, _ in found if statusfile.handled_here(f)]
     return found, orphans
 
 

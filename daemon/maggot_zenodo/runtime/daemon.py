@@ -231,6 +231,8 @@ class Daemon:
         if new.workers != old.workers:
             runtime.pool.resize(new.workers)
         self.config = new
+        if new.storage == old.storage:
+            runtime.register_repositories(ran_before=True)
         if new.storage != old.storage:
             with contextlib.suppress(Exception):
                 self.watcher.stop()

@@ -1,6 +1,7 @@
 """The machinery shared by ``run`` and ``run --once``: the wakeup pipe and the Runtime.
 
-trigger (watcher or reconciliation scan) → settle → queue → worker → ``Publisher.publish``.
+trigger (watcher or reconciliation scan) → settle → queue → worker → every configured
+repository still pending (``publish.targets``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ from typing import Any
 
 from maggot_zenodo.config import Config
 from maggot_zenodo.logs import get_logger
+from maggot_zenodo.publish import targets
 from maggot_zenodo.runtime.baseline import ensure_baseline, record, sort_found
 from maggot_zenodo.runtime.scan import relative
 from maggot_zenodo.runtime.sdnotify import Notifier
 from maggot_zenodo.runtime.workers import DONE, FAILED, RETRY, SKIP, WorkerPool
 from maggot_zenodo.semaphore import semaphore_fingerprint
-from maggot_zenodo.state import statusfile
 from maggot_zenodo.watch.settle import Settler, declared_files
 
-SKIPPED = "skipped"
 SKIPPED = "skipped"
 # At stop, the last fifth of shutdown_timeout (at most CHECKPOINT_MAX seconds) is left for jobs
 # to checkpoint after the Publisher's stop event; then the process leaves anyway (the journal
@@ -111,7 +111,9 @@ class Runtime:
         (at start, after a reload onto a new root, or once a missing root appears)."""
         with self._baseline_lock:  # the watcher's and the workers' threads may ask at once
             if not self._baseline_done and self._collecting is None:
+                ran_before = self.journal.storage_known(self.config.storage.root)
                 ensure_baseline(self.config, self.journal)
+                self.register_repositories(ran_before=ran_before)
                 self._baseline_done = self.journal.storage_known(self.config.storage.root)
                 # The baseline changes only here: kept in memory, a start-up scan of 10 000
                 # baselined semaphores costs a dict lookup each instead of two queries.
@@ -139,11 +141,27 @@ class Runtime:
             seen = [(f, fp) for f, fp in seen if f not in self._asked]
             found, orphans = sort_found(seen, self.journal.known_folders())
             record(self.config, self.journal, found, orphans)
+            self.register_repositories(ran_before=False)
             self._baseline_done = True
             self._baselined = self.journal.baselined()
         for folder, fingerprint in found:  # existing: publish: the rest are requests
             if self._baselined.get(str(folder.absolute())) != fingerprint:
                 self.trigger(folder, "scan")
+
+    def register_repositories(self, *, ran_before: bool) -> None:
+        """Record the configured repositories (at start and at reload). One added to a site
+        that already ran does not receive what was handled before it came, as a first start
+        does not publish the semaphores already there."""
+        for name, count in targets.register(
+            self.config, self.journal, site_ran_before=ran_before
+        ).items():
+            log.info(
+                f"{name} is newly configured: {count} datasets handled before it came are not "
+                f"sent to it (touch a dataset's {self.config.storage.semaphore}, or run "
+                "'maggot-zenodo publish DIR', to send one)",
+                repository=name,
+                not_sent=count,
+            )
 
     def storage_changed(self) -> None:
         """A reload changed the storage settings: the new root may need its baseline."""
@@ -155,7 +173,7 @@ class Runtime:
         self.ensure_baseline()
         if self._baselined.get(str(folder.absolute())) == fingerprint:
             return False  # as found at the first start: not a request
-        return self.journal.is_pending(folder, fingerprint)
+        return targets.is_pending(self.journal, self.config, folder, fingerprint)
 
     def _settle_files(self, folder: Path) -> list[Path]:
         """What must stop changing before ``folder`` is published (read at each look, so a
@@ -242,13 +260,21 @@ class Runtime:
         return True
 
     def _settled(self, folder: Path) -> None:
-        if not self.wanted(folder)[0]:
+        wanted, fingerprint = self.wanted(folder)
+        if not wanted:
             self.record(SKIPPED)
             return
         log.info("queued", dataset=self.rel(folder), status="queued")
-        # Before submit: once a worker has it, the Publisher writes ``publishing`` and on.
-        statusfile.write_queued(folder, semaphore=self.config.storage.semaphore)
+        # Before submit: once a worker has it, each repository's run writes ``publishing`` on.
+        targets.write_queued(self.config, folder, self._repositories(folder, fingerprint))
         self.pool.submit(folder)
+
+    def _repositories(self, folder: Path, fingerprint: str | None) -> list[str]:
+        """The repositories a run of ``folder`` goes to: those still pending, or all of them
+        for a retry asked for by hand."""
+        with self._outcomes_lock:
+            forced = folder in self._forced
+        return targets.pending(self.journal, self.config, folder, None if forced else fingerprint)
 
     def record(self, what: str) -> None:
         with self._outcomes_lock:
@@ -264,6 +290,7 @@ class Runtime:
         """One worker's run for ``folder``: the semaphore as it is now, published once."""
         rel = self.rel(folder)
         wanted, fingerprint = self.wanted(folder)
+        names = self._repositories(folder, fingerprint) if wanted else []
         with self._outcomes_lock:
             self._forced.discard(folder)  # this run is the retry asked for
         if not wanted:
@@ -275,11 +302,16 @@ class Runtime:
         publisher = self.publisher  # a reload swaps it; this run keeps the one it started with
         log.info("publishing", dataset=rel, status="publishing")
         try:
-            outcome = publisher.publish(folder, fingerprint=fingerprint)
+            outcome = targets.combined(
+                targets.publish_all(publisher, folder, fingerprint=fingerprint, only=names)
+            )
         except Exception as exc:
             log.exception("publication crashed", dataset=rel, status="failed", error=str(exc))
             self.record("failed")
             return FAILED
+        if outcome is None:  # every repository handled it meanwhile
+            self.record(SKIPPED)
+            return SKIP
         fields = {
             "dataset": rel,
             "status": outcome.status,

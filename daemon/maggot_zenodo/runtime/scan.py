@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from maggot_zenodo.config import Config
-from maggot_zenodo.constants import EXIT_OK, STATUS_FILE
+from maggot_zenodo.constants import EXIT_OK
+from maggot_zenodo.repositories import configured
 from maggot_zenodo.semaphore import semaphore_fingerprint
+from maggot_zenodo.state import statusfile
 
 
 def relative(folder: Path, root: Path) -> str:
@@ -62,7 +63,7 @@ def classify(config: Config, journal: Any | None) -> Iterator[tuple[Path, str, s
         folder = sem.parent
         row = rows.get(str(folder.absolute()))
         if first_start and row is None:
-            if os.path.lexists(folder / STATUS_FILE):
+            if statusfile.handled_here(folder):
                 yield folder, "baselined", ORPHAN_REASON
             elif st.existing == "ignore":
                 yield folder, "baselined", FIRST_START_REASON
@@ -70,7 +71,9 @@ def classify(config: Config, journal: Any | None) -> Iterator[tuple[Path, str, s
                 yield folder, "pending", pending_reason(None)
         elif baselined.get(str(folder.absolute())) == fingerprint:
             yield folder, "baselined", BASELINED_REASON
-        elif journal is None or journal.is_pending(folder, fingerprint):
+        elif journal is None or journal.is_pending(
+            folder, fingerprint, configured(config).values()
+        ):
             yield folder, "pending", pending_reason(row)
 
 

@@ -16,17 +16,21 @@ log = get_logger("maggot_zenodo.runtime.startup")
 
 
 def token_problem(config: Config) -> str | None:
-    """Read the site token once at start, so that a missing or unreadable token stops the
+    """Read the site tokens once at start, so that a missing or unreadable one stops the
     daemon with the fix (exit 2, as any bad configuration) instead of failing every dataset.
-    Reading it also registers it for scrubbing from the logs."""
-    if config.zenodo.token is None:
-        return None  # tokens.owners_dir only: each dataset's owner brings a token
+    Reading them also registers them for scrubbing from the logs."""
     from maggot_zenodo import tokens
 
-    try:
-        tokens.read_source(config.zenodo.token)
-    except tokens.TokenError as exc:
-        return f"{exc.message} Fix: {exc.hint}" if exc.hint else exc.message
+    sources = [config.zenodo.token]  # None: tokens.owners_dir, each owner brings a token
+    if config.dataverse is not None:
+        sources.append(config.dataverse.token)
+    for source in sources:
+        if source is None:
+            continue
+        try:
+            tokens.read_source(source)
+        except tokens.TokenError as exc:
+            return f"{exc.message} Fix: {exc.hint}" if exc.hint else exc.message
     return None
 
 

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -273,13 +273,10 @@ class Journal(WatchTables):
         cur = self._conn().execute("SELECT * FROM datasets ORDER BY folder, zenodo_url, account")
         return [_row(r) for r in cur.fetchall()]
 
-    def is_pending(self, folder: Path, fingerprint: str) -> bool:
-        """True unless the semaphore request ``fingerprint`` of ``folder`` was fully handled."""
-        cur = self._conn().execute(
-            "SELECT 1 FROM datasets WHERE abs_folder = ? AND handled_fingerprint = ? LIMIT 1",
-            (str(Path(folder).absolute()), fingerprint),
-        )
-        return cur.fetchone() is None
+    def is_pending(self, folder: Path, fingerprint: str, repositories: Collection[str]) -> bool:
+        """True unless the semaphore request ``fingerprint`` of ``folder`` was fully handled:
+        by every repository (URL) in ``repositories``, each independently."""
+        return not set(repositories) <= self.handled_by(folder, fingerprint)
 
     # -- steps (intent / result) -------------------------------------------------------
     def step(self, dataset_id: int, step: str, phase: str, detail: Any = None) -> None:

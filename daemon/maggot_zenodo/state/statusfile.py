@@ -207,6 +207,12 @@ def queued_text(previous: dict[str, Any] | None, semaphore: str = DEFAULT_SEMAPH
     return render("queued", files=_kept_files(previous.get("files")), semaphore=semaphore, **kept)
 
 
+def handled_here(folder: Path) -> bool:
+    """Whether ``folder`` holds a write-back of either repository (not followed): a dataset
+    this tool handled, even if the journal no longer knows it."""
+    return any(os.path.lexists(Path(folder) / name) for name in constants.STATUS_FILES)
+
+
 def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:
     """The current ``META_zenodo.txt`` of ``folder``, or None. Never blocks nor follows a
     link (a FIFO or a symlink planted under that name is ignored), never reads a huge file."""

@@ -26,6 +26,16 @@ CREATE TABLE IF NOT EXISTS baseline (
     fingerprint TEXT NOT NULL,       -- the semaphore as found; any change is a request
     since REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS repositories (
+    url TEXT PRIMARY KEY,            -- a repository (Zenodo, Dataverse) this journal serves
+    since REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repo_baseline (
+    url TEXT NOT NULL,               -- a repository configured after these were handled
+    abs_folder TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,       -- handled elsewhere as it is: not a request for url
+    PRIMARY KEY (url, abs_folder)
+);
 """
 
 
@@ -86,6 +96,41 @@ class WatchTables:
         """``{absolute folder: fingerprint}`` of every baselined semaphore."""
         cur = self._watch_db().execute("SELECT abs_folder, fingerprint FROM baseline")
         return {row[0]: row[1] for row in cur.fetchall()}
+
+    def add_repository(self, url: str, *, handled_are_old: bool) -> int | None:
+        """Remember ``url`` as a repository this site publishes to; None when it already was.
+
+        A repository configured on a site that already ran (``handled_are_old``) must not
+        receive every dataset handled before it came (#9's first-start rule, per repository):
+        each semaphore some row handled, as it is now, is recorded as not a request for it.
+        Returns how many were so recorded (0 when ``url`` has rows of its own: an upgrade)."""
+        now = time.time()
+        db = self._watch_db()
+        if db.execute("SELECT 1 FROM repositories WHERE url = ?", (url,)).fetchone():
+            return None
+        with self._tx() as tx:
+            tx.execute("INSERT OR IGNORE INTO repositories (url, since) VALUES (?, ?)", (url, now))
+            own = tx.execute("SELECT 1 FROM datasets WHERE zenodo_url = ? LIMIT 1", (url,))
+            if own.fetchone() is not None or not handled_are_old:
+                return 0
+            cur = tx.execute(
+                "INSERT OR IGNORE INTO repo_baseline (url, abs_folder, fingerprint) "
+                "SELECT ?, abs_folder, fp FROM (SELECT abs_folder, handled_fingerprint AS fp, "
+                "MAX(updated) FROM datasets WHERE handled_fingerprint IS NOT NULL "
+                "GROUP BY abs_folder)",
+                (url,),
+            )
+            return int(cur.rowcount)
+
+    def handled_by(self, folder: Path, fingerprint: str) -> set[str]:
+        """The repositories for which the semaphore ``fingerprint`` of ``folder`` needs
+        nothing more: handled by their row, or older than the repository (``add_repository``)."""
+        cur = self._watch_db().execute(
+            "SELECT zenodo_url FROM datasets WHERE abs_folder = ?1 AND handled_fingerprint = ?2 "
+            "UNION SELECT url FROM repo_baseline WHERE abs_folder = ?1 AND fingerprint = ?2",
+            (str(Path(folder).absolute()), fingerprint),
+        )
+        return {row[0] for row in cur.fetchall()}
 
     def dataset_counts(self) -> dict[str, int]:
         """Datasets by state, one per folder (its latest row): ``queued``, ``publishing``,

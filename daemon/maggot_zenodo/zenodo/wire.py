@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from maggot_zenodo.tokens import TokenError, check_token_text
+from maggot_zenodo.tokens import header_token
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -29,15 +29,8 @@ class BearerAuth(requests.auth.AuthBase):
 
 
 def clean_token(token: str) -> str:
-    """The token without surrounding whitespace (token files end with a newline); refused by
-    the one token check, as a ValueError that never echoes it."""
-    value = token.strip() if isinstance(token, str) else ""
-    try:
-        check_token_text(value)
-    except TokenError as error:
-        # requests would echo the whole header value in its InvalidHeader message.
-        raise ValueError(f"{error.message} {error.hint}".strip()) from None
-    return value
+    """The Zenodo token as it goes into the header (see :func:`tokens.header_token`)."""
+    return header_token(token, "Zenodo")
 
 
 @dataclass(frozen=True)
