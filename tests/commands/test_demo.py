@@ -114,3 +114,65 @@ def test_demo_interrupted_stops_the_daemon_and_the_emulator(tmp_path):
     assert proc.returncode == 130, "".join(seen) + rest
     assert "Interrupted: stopping what the demo started." in rest
     assert _processes_mentioning(str(run)) == []
+
+
+def test_demo_with_zenodo_and_dataverse_deposits_each_dataset_in_both(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "maggot_zenodo.demo", "--repositories", "zenodo,dataverse"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=150, check=False,
+        env={k: v for k, v in os.environ.items() if k != "REPOSITORIES"},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout
+    run = tmp_path / "demo-run"
+    soil = run / "storage" / "2024" / "SoilMicrobiome2024"
+    zenodo = yaml.safe_load((soil / "META_zenodo.txt").read_text())
+    dataverse = yaml.safe_load((soil / "META_dataverse.txt").read_text())
+    assert zenodo["status"] == "draft" and dataverse["status"] == "draft"
+    assert dataverse["persistent_id"].startswith("doi:10.5072/")
+    assert dataverse["persistent_id"] in dataverse["dataset_url"]
+    # Dataverse keeps the sub-folder: the file's name is its path in the dataset
+    assert {f["name"] for f in dataverse["files"]} == {
+        "META_SoilMicrobiome2024.json", "otu_counts.csv", "chemistry/soil_chemistry.csv",
+        "README.txt",
+    }  # fmt: skip
+    leaf = run / "storage" / "2024" / "LeafImaging"
+    assert yaml.safe_load((leaf / "META_dataverse.txt").read_text())["status"] == "draft"
+    assert not (run / "storage" / "2024" / "GrapeBerryNMR" / "META_dataverse.txt").exists()
+    # the story shows both links as they come, and what each repository received again
+    assert f"2024/SoilMicrobiome2024 [Zenodo]: draft  {zenodo['deposit_url']}" in out
+    assert (
+        f"2024/SoilMicrobiome2024 [Dataverse]: draft  {dataverse['dataset_url']}"
+        f"  ({dataverse['persistent_id']})"
+    ) in out
+    assert "write requests Zenodo received meanwhile: 0" in out
+    assert "write requests Dataverse received meanwhile: 0" in out
+    assert "handled after" in out and "the same Dataverse link" in out
+    assert "   META_dataverse.txt:\n   | # Written by maggot-zenodo" in out
+    assert "daemon stopped, exit code 0" in out and "emulators stopped" in out
+    # the emulator served the demo's collection, and the dataset is in it
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["dataverse"]["collection"] == "demo"
+    assert config["dataverse"]["token"] == {"file": str(run / "dataverse-token")}
+    # neither token is printed, logged or on a command line
+    log = (run / "daemon.log").read_text()
+    for name in ("token", "dataverse-token"):
+        secret = (run / name).read_text().strip()
+        assert len(secret) > 20 and secret not in out + res.stderr + log
+    assert _processes_mentioning(str(run)) == []
+
+
+def test_make_demo_passes_repositories_on(tmp_path):
+    res = subprocess.run(
+        ["make", "-n", "demo", "REPOSITORIES=zenodo,dataverse"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "-m maggot_zenodo.demo --repositories zenodo,dataverse" in res.stdout
+    default = subprocess.run(
+        ["make", "-n", "demo"], cwd=Path(__file__).resolve().parents[2],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={k: v for k, v in os.environ.items() if k != "REPOSITORIES"},
+    )  # fmt: skip
+    assert default.stdout.rstrip().endswith("-m maggot_zenodo.demo")
