@@ -111,7 +111,7 @@ def _add_check(sub: Sub) -> None:
         _command(
             sub,
             "check",
-            "show the metadata a dataset would get in each repository (no network)",
+            "show the metadata each repository would get (no network)",
             "Convert one dataset's Maggot metadata for every configured repository. Exit 0 with\n"
             "one JSON document on stdout (headings and warnings on stderr), or exit 1 with\n"
             "every problem on stderr, each with its fix, and nothing on stdout. No network.\n"
