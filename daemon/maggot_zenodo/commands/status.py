@@ -167,7 +167,7 @@ def render_table(
     for t in table:
         head = "  ".join(v[:w].ljust(w) for v, w in zip(t, widths, strict=False)) + "  "
         error = t[-1]
-        if width is None or len(head) + len(error) <= width:
+        if width is None or len(head) + len(error) <= width or error == "-":  # "-": no error
             lines.append((head + error).rstrip())
         elif len(error) <= width - indent:  # fits under its column: no wrapping to do
             lines.append(head + error)

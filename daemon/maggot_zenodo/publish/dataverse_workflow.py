@@ -31,7 +31,7 @@ from maggot_zenodo.logs import get_logger, scrub
 from maggot_zenodo.publish import dataverse_plan, moves
 from maggot_zenodo.publish.dataverse_repository import DataverseRepository, explained
 from maggot_zenodo.publish.deposit import ProgressFactory, deposit
-from maggot_zenodo.publish.explain import Failure, from_user_error
+from maggot_zenodo.publish.explain import Failure, from_user_error, warning_text
 from maggot_zenodo.publish.prepare import relative_key
 from maggot_zenodo.publish.session import Session, Stopped
 from maggot_zenodo.publish.workflow import Outcome
@@ -267,7 +267,8 @@ class _DataverseRun:
             with_files=present if with_files is None else with_files,
             md5_cache=self.journal,
         )
-        self.files, self.warnings = plan.file_list(), [str(w) for w in plan.warnings]
+        self.files = plan.file_list()
+        self.warnings = statusfile.bounded_warnings([warning_text(w) for w in plan.warnings])
         repo = DataverseRepository(
             client, self.dv.collection, conversion.create_body(), release=self.dv.release
         )

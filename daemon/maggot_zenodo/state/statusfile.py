@@ -88,7 +88,7 @@ def render(
         "files": [{"name": f["name"], "size": int(f["size"]), "md5": f["md5"]} for f in files],
         "communities": [{"id": c["id"], "status": c["status"]} for c in communities],
         "updated": updated or now_iso(),
-        "warnings": _bounded(warnings),
+        "warnings": bounded_warnings(warnings),
         "error": error,
         "hint": hint,
     }
@@ -103,7 +103,7 @@ def render(
     return header(semaphore) + body
 
 
-def _bounded(warnings: Sequence[str]) -> list[str]:
+def bounded_warnings(warnings: Sequence[str]) -> list[str]:
     """The conversion's warnings as plain lines (the first MAX_WARNINGS, then a count)."""
     lines = [" ".join(str(w).split()) for w in warnings]
     if len(lines) > MAX_WARNINGS:
