@@ -177,6 +177,20 @@ def test_a_narrow_terminal_puts_the_error_on_lines_of_its_own() -> None:
     assert " ".join(line.strip() for line in lines[2:]) == LONG_ERROR
     narrower = render_table([row], 40)  # a path longer than the column stays whole
     assert "    “results/2024/very-long-name-of-a-measurement-file.csv”" in narrower
+    fine = render_table([{**row, "status": "draft", "error": None}], 60)
+    assert len(fine) == 2 and fine[1].endswith("  -")  # no error: nothing wraps
+
+
+def test_two_repositories_get_a_repository_column_after_the_folder() -> None:
+    rows = [
+        {"folder": "a", "repository": repo, "status": "draft", "deposition_id": 1,
+         "deposit_url": "u", "doi": None, "files": 1, "updated": "t", "error": None}
+        for repo in ("zenodo", "dataverse")
+    ]  # fmt: skip
+    lines = render_table(rows, None, repositories=True)
+    assert lines[0].split()[:3] == ["FOLDER", "REPOSITORY", "STATUS"]
+    assert [line.split()[1] for line in lines[1:]] == ["zenodo", "dataverse"]
+    assert "REPOSITORY" not in render_table(rows, None)[0]
 
 
 # The interpreter lives under root's home, which another user may not enter: the command runs
