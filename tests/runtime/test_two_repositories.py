@@ -175,6 +175,10 @@ def test_a_repository_added_later_does_not_receive_what_was_handled_before_it(
     data["dataverse"] = dataverse
     config.write_text(json.dumps(data))
     drop_semaphore(new)
+    scan = run_cli("scan", "--config", str(config), env=base_env())
+    assert scan.returncode == 0, scan.stderr
+    listed = [line.split("\t")[0] for line in scan.stdout.splitlines()]
+    assert listed == [str(new.relative_to(tmp_path / "storage"))]  # what the run will send
     later = _once(config)
     assert later.returncode == 0, later.stdout + later.stderr
     assert "dataverse is newly configured: 1 datasets handled before it came" in later.stderr

@@ -56,6 +56,7 @@ def classify(config: Config, journal: Any | None) -> Iterator[tuple[Path, str, s
     st = config.storage
     first_start = journal is None or not journal.storage_known(st.root)
     baselined = journal.baselined() if journal is not None else {}  # one query, not 10 000
+    urls = _judged_repositories(config, journal)
     for sem in find_semaphores(st.root, st.semaphore, FolderRule(str(st.root), st.exclude)):
         fingerprint = semaphore_fingerprint(sem)
         if fingerprint is None:
@@ -71,10 +72,20 @@ def classify(config: Config, journal: Any | None) -> Iterator[tuple[Path, str, s
                 yield folder, "pending", pending_reason(None)
         elif baselined.get(str(folder.absolute())) == fingerprint:
             yield folder, "baselined", BASELINED_REASON
-        elif journal is None or journal.is_pending(
-            folder, fingerprint, configured(config).values()
-        ):
+        elif journal is None or journal.is_pending(folder, fingerprint, urls):
             yield folder, "pending", pending_reason(row)
+
+
+def _judged_repositories(config: Config, journal: Any | None) -> list[str]:
+    """The repositories a semaphore must have been handled by: those the daemon registered.
+    One configured since the last start is left out when the site ran before: the daemon
+    will take what was handled before it came as old (``publish.targets.register``), unless
+    ``storage.existing: publish``."""
+    urls = list(configured(config).values())
+    if journal is None or config.storage.existing == "publish":
+        return urls
+    known = journal.known_repositories()
+    return [u for u in urls if u in known] or urls
 
 
 def pending_datasets(config: Config, journal: Any | None) -> Iterator[tuple[Path, str]]:

@@ -122,6 +122,11 @@ class WatchTables:
             )
             return int(cur.rowcount)
 
+    def known_repositories(self) -> set[str]:
+        """The repositories ``add_repository`` recorded."""
+        cur = self._watch_db().execute("SELECT url FROM repositories")
+        return {row[0] for row in cur.fetchall()}
+
     def handled_by(self, folder: Path, fingerprint: str) -> set[str]:
         """The repositories for which the semaphore ``fingerprint`` of ``folder`` needs
         nothing more: handled by their row, or older than the repository (``add_repository``)."""
