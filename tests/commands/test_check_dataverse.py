@@ -80,6 +80,7 @@ def test_both_configured_stdout_stays_zenodos_and_dataverse_is_checked_on_stderr
     assert list(json.loads(proc.stdout)) == ["metadata"]
     assert "Dataverse (blocks: built-in stock blocks)" in proc.stderr
     assert "warning: " in proc.stderr.split("Dataverse (blocks:")[1]
+    assert "check --repository dataverse (or all)" in proc.stderr
 
 
 def test_repository_dataverse_prints_the_create_body(tmp_path: Path, samples_dir: Path) -> None:

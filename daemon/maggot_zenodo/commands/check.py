@@ -158,6 +158,11 @@ def run(
     if code != EXIT_OK:
         return code
     shown: dict[str, Any] = documents if repository == "all" else documents[names[0]]
+    if repository is None and len(documents) > 1:
+        print(
+            "Dataverse: converts; its create body: check --repository dataverse (or all)",
+            file=err,
+        )
     out.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
     out.flush()
     return EXIT_OK
