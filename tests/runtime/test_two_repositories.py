@@ -9,8 +9,10 @@ to a site that already ran does not receive what was handled before it came.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +233,32 @@ def test_kill_9_of_the_daemon_mid_run_then_a_restart_leaves_one_dataset_per_repo
     assert len(emulator.depositions()) == len(chosen)
     logs = (tmp_path / "daemon.log").read_text() + (tmp_path / "daemon2.log").read_text()
     assert TOKEN not in logs and "Traceback" not in logs
+
+
+def test_the_daemon_retries_only_the_failing_repository_and_says_when(
+    tmp_path: Path, samples_dir: Path, dv: DataverseHandle, emulator: Emulator
+) -> None:
+    config = _site(tmp_path, samples_dir, dv, emulator)
+    folder = folders_of(config)[0]
+    dv.set_faults(rate=1, kinds=["503"])
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        daemon.wait_log("watcher ready")
+        started = time.time()
+        drop_semaphore(folder)
+        daemon.wait_log_matching(": retry in ", 60)
+        failed = wait_for(
+            lambda: (s := _status(folder, "META_dataverse.txt")).get("next_attempt") and s,
+            10,
+            "next_attempt in META_dataverse.txt",
+        )
+        due = dt.datetime.fromisoformat(failed["next_attempt"]).timestamp()
+        assert started + 50 <= due <= time.time() + 61  # the first retry: a minute later
+        assert "retried later" in failed["hint"]
+        zenodo = _status(folder, "META_zenodo.txt")
+        assert zenodo["status"] == "draft" and "next_attempt" not in zenodo
+    finally:
+        assert daemon.stop() == 0
 
 
 def folders_of(config: Path) -> list[Path]:

@@ -94,3 +94,19 @@ def test_error_and_hint_are_literal_blocks_and_the_header_names_the_semaphore():
     assert data["error"] == error and data["hint"] == "Fix it: now"
     assert "Touch META_datafile_ok.txt" in statusfile.render("queued")
     assert "Touch GO.txt" in statusfile.queued_text({"deposition_id": 3}, "GO.txt")
+
+
+def test_a_failure_notes_its_next_attempt_once_and_nothing_else_does(tmp_path):
+    failed = statusfile.render("failed", error="Zenodo is unavailable.", hint="Nothing to do.")
+    statusfile.write(tmp_path, failed)
+    assert statusfile.note_next_attempt(tmp_path, 1_800_000_000.0)
+    assert statusfile.note_next_attempt(tmp_path, 1_800_000_060.0)  # replaced, not added
+    text = (tmp_path / "META_zenodo.txt").read_text(encoding="utf-8")
+    assert text.count("next_attempt:") == 1
+    data = statusfile.read(tmp_path)
+    assert data["next_attempt"] == "2027-01-15T08:01:00+00:00"
+    assert data["status"] == "failed" and data["error"].strip() == "Zenodo is unavailable."
+    statusfile.write(tmp_path, statusfile.render("draft", deposit_url="http://z/deposit/1"))
+    assert not statusfile.note_next_attempt(tmp_path, 1_800_000_000.0)
+    assert "next_attempt" not in statusfile.read(tmp_path)
+    assert not statusfile.note_next_attempt(tmp_path / "missing", 1.0)

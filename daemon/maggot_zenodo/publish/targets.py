@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from maggot_zenodo.config import Config
+from maggot_zenodo.constants import DATAVERSE_STATUS_FILE, STATUS_FILE
 from maggot_zenodo.publish import dataverse_workflow
 from maggot_zenodo.publish.dataverse_workflow import ClientFactory, deposit_dataverse
 from maggot_zenodo.publish.deposit import ProgressFactory
@@ -20,12 +21,15 @@ from maggot_zenodo.repositories import DATAVERSE, ZENODO, configured, zenodo_con
 from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.journal import Journal
 
+STATUS_FILES = {ZENODO: STATUS_FILE, DATAVERSE: DATAVERSE_STATUS_FILE}
+
 __all__ = [
     "DATAVERSE",
     "ZENODO",
     "combined",
     "configured",
     "is_pending",
+    "note_next_attempt",
     "pending",
     "publish_all",
     "register",
@@ -69,6 +73,12 @@ def write_queued(config: Config, folder: Path, names: list[str]) -> None:
         statusfile.write_queued(folder, semaphore=semaphore)
     if DATAVERSE in names:
         dataverse_workflow.write_queued(folder, semaphore)
+
+
+def note_next_attempt(folder: Path, names: list[str], when: float) -> None:
+    """Each of these repositories' status files (a retryable failure) names the retry's time."""
+    for name in names:
+        statusfile.note_next_attempt(folder, when, name=STATUS_FILES[name])
 
 
 def publish_all(

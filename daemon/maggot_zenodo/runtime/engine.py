@@ -302,9 +302,8 @@ class Runtime:
         publisher = self.publisher  # a reload swaps it; this run keeps the one it started with
         log.info("publishing", dataset=rel, status="publishing")
         try:
-            outcome = targets.combined(
-                targets.publish_all(publisher, folder, fingerprint=fingerprint, only=names)
-            )
+            outcomes = targets.publish_all(publisher, folder, fingerprint=fingerprint, only=names)
+            outcome = targets.combined(outcomes)
         except Exception as exc:
             log.exception("publication crashed", dataset=rel, status="failed", error=str(exc))
             self.record("failed")
@@ -328,6 +327,9 @@ class Runtime:
             return SKIP
         if outcome.retryable and self.retries:
             self.record("retrying")
+            due = time.time() + self.pool.next_retry_delay(folder)
+            waiting = [name for name, o in outcomes.items() if not o.ok and o.retryable]
+            targets.note_next_attempt(folder, waiting, due)
             return RETRY
         self.record("failed")
         return FAILED

@@ -118,6 +118,14 @@ class WorkerPool:
         self._changed()
         return True
 
+    def next_retry_delay(self, folder: Path) -> float:
+        """The delay the retry of ``folder``'s current run will get if it asks for one."""
+        with self._cond:
+            return self._delay(self._attempts.get(folder, 0) + 1)
+
+    def _delay(self, attempt: int) -> float:
+        return backoff.exponential(attempt, self._retry_base, self._retry_max)
+
     def counts(self) -> Counts:
         with self._cond:
             return Counts(
@@ -233,7 +241,7 @@ class WorkerPool:
                 self._again.discard(folder)
                 self._queue[folder] = None
             elif result == RETRY:
-                delay = backoff.exponential(attempt, self._retry_base, self._retry_max)
+                delay = self._delay(attempt)
                 due = self._clock() + delay
                 metrics.count_retry()
                 self._retry_at[folder] = due

@@ -216,6 +216,17 @@ def handled_here(folder: Path) -> bool:
 def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:
     """The current ``META_zenodo.txt`` of ``folder``, or None. Never blocks nor follows a
     link (a FIFO or a symlink planted under that name is ignored), never reads a huge file."""
+    text = _read_text(folder, name)
+    if text is None:
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except (ValueError, RecursionError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _read_text(folder: Path, name: str) -> str | None:
     try:
         fd = os.open(
             Path(folder) / name,
@@ -228,12 +239,30 @@ def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:
         if not stat_module.S_ISREG(st.st_mode) or st.st_size > MAX_STATUS_FILE:
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = yaml.safe_load(fh.read(MAX_STATUS_FILE + 1))
-    except (OSError, ValueError, RecursionError, yaml.YAMLError):
+            return fh.read(MAX_STATUS_FILE + 1).decode("utf-8", errors="replace")
+    except OSError:
         return None
     finally:
         os.close(fd)
-    return data if isinstance(data, dict) else None
+
+
+def note_next_attempt(folder: Path, when: float, name: str = STATUS_FILE) -> bool:
+    """Add to a ``failed`` status file when the daemon tries again (``next_attempt``, ISO
+    8601 UTC), so the researcher reads a time, not only "automatically". False when the file
+    is not a failure (a new run already replaced it) or cannot be written."""
+    text = _read_text(folder, name)
+    data = read(folder, name) if text is not None else None
+    if text is None or data is None or data.get("status") != "failed":
+        return False
+    at = dt.datetime.fromtimestamp(when, dt.timezone.utc).replace(microsecond=0).isoformat()
+    kept = [line for line in text.splitlines() if not line.startswith("next_attempt:")]
+    line = yaml.safe_dump({"next_attempt": at}, default_flow_style=False).strip()
+    try:
+        write(folder, "\n".join([*kept, line]) + "\n", name=name)
+    except OSError as exc:
+        log.warning(f"{folder}: cannot note the next attempt in {name}", error=str(exc))
+        return False
+    return True
 
 
 def write_queued(folder: Path, semaphore: str = DEFAULT_SEMAPHORE) -> bool:
