@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from maggot_zenodo.config import Config
 from maggot_zenodo.constants import DATAVERSE_STATUS_FILE, STATUS_FILE
-from maggot_zenodo.publish import dataverse_workflow
-from maggot_zenodo.publish.dataverse_workflow import ClientFactory, deposit_dataverse
 from maggot_zenodo.publish.deposit import ProgressFactory
 from maggot_zenodo.publish.workflow import Outcome, Publisher
 from maggot_zenodo.repositories import DATAVERSE, ZENODO, configured, zenodo_configured
 from maggot_zenodo.state import statusfile
 from maggot_zenodo.state.journal import Journal
+
+# The Dataverse workflow is imported at its first run: a Zenodo-only start, whose READY waits
+# for the imports, does not pay for it.
+if TYPE_CHECKING:
+    from maggot_zenodo.publish.dataverse_workflow import ClientFactory
 
 STATUS_FILES = {ZENODO: STATUS_FILE, DATAVERSE: DATAVERSE_STATUS_FILE}
 
@@ -72,6 +76,8 @@ def write_queued(config: Config, folder: Path, names: list[str]) -> None:
     if ZENODO in names:
         statusfile.write_queued(folder, semaphore=semaphore)
     if DATAVERSE in names:
+        from maggot_zenodo.publish import dataverse_workflow
+
         dataverse_workflow.write_queued(folder, semaphore)
 
 
@@ -101,6 +107,8 @@ def publish_all(
             folder, fingerprint=fingerprint, with_files=with_files, progress=progress
         )
     if DATAVERSE in names:
+        from maggot_zenodo.publish.dataverse_workflow import deposit_dataverse
+
         runs[DATAVERSE] = lambda: deposit_dataverse(
             config,
             publisher.journal,
