@@ -46,6 +46,13 @@ from .rules import FolderRule
 
 log = get_logger(__name__)
 
+_FIELDS = getattr(InotifyWatchGroup, "__dataclass_fields__", {})
+if not all(name in _FIELDS for name in ("_active_callbacks_by_path", "_active_callbacks_by_watch")):
+    # watchdog 7.1.1 keeps its watches in a tree behind read-only properties: what
+    # SemaphoreGroup registers would be lost and no event would ever arrive. The watcher
+    # polls when this module cannot be imported, rather than going blind.
+    raise ImportError("this watchdog's inotify internals are not the ones watch/inotify.py expects")
+
 EVENT_FILTER: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
     FileMovedEvent,
