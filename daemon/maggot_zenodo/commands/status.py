@@ -7,13 +7,13 @@ one line with ``--wide`` (for grep). ``--json`` prints ``{"summary": {...}, "dat
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
 import sqlite3
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -103,13 +103,17 @@ def status_rows(rows: tuple[DatasetRow, ...] | list[DatasetRow]) -> list[dict[st
             "doi": r.doi,
             "concept_doi": r.concept_doi,
             "files": len(r.file_list),
-            "updated": dt.datetime.fromtimestamp(r.updated, dt.timezone.utc)
-            .replace(microsecond=0)
-            .isoformat(),
+            "updated": _iso_utc(r.updated),
             "error": r.error,
         }
         for r in rows
     ]
+
+
+def _iso_utc(timestamp: float) -> str:
+    """``2026-12-04T18:00:00+00:00``, to the second (what ``datetime.isoformat`` gives, at a
+    fraction of its cost for 10 000 rows)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
 
 
 def status(
@@ -138,8 +142,7 @@ def status(
         print(f"no dataset in the journal yet ({config.state})", file=out)
         return EXIT_OK
     width = None if wide else shutil.get_terminal_size(fallback=(100, 24)).columns
-    for line in render_table(rows, width):
-        print(line, file=out)
+    out.write("\n".join(render_table(rows, width)) + "\n")
     print(snap.summary.text(), file=out)
     return EXIT_OK
 
@@ -148,8 +151,13 @@ def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
     """The table's lines. Every column but the error is cut at 60 characters; the error is
     whole: on one line when ``width`` is None, else wrapped within ``width`` columns (a word
     longer than that, such as a path, stays whole so that it can be copied)."""
-    table = [[_cell(row[c]) for c in _COLUMNS] for row in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(_COLUMNS)]
+    # One comprehension, no call per cell: 80 000 cells for 10 000 datasets.
+    table = [
+        ["-" if (v := row[c]) is None else " ".join(str(v).split()) for c in _COLUMNS]
+        for row in rows
+    ]
+    columns = list(zip(*table, strict=True)) or [()] * len(_COLUMNS)
+    widths = [max(len(c), *map(len, col)) for c, col in zip(_COLUMNS, columns, strict=True)]
     widths = [min(w, _MAX_CELL) for w in widths[:-1]]
     indent = sum(w + 2 for w in widths)
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths, strict=False))]
@@ -180,9 +188,3 @@ def render_table(rows: list[dict[str, Any]], width: int | None) -> list[str]:
                 )
             )
     return lines
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return " ".join(str(value).split())
