@@ -46,7 +46,7 @@ def sort_found(
     """Of the semaphores ``seen``, those in folders the journal does not track, and those of
     them that hold a status file (handled by a journal since lost)."""
     found = [(f, fp) for f, fp in seen if str(f.absolute()) not in known]
-    orphans = [f for f, _ in found if os.path.lexists(f / STATUS_FILE)]
+    orphans = [f for f, _ in found if os.path.lexists(os.path.join(f, STATUS_FILE))]
     return found, orphans
 
 
