@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 from bench_upload import make_file, parse_size, run_curl, start_emulator
-from benchstats import figure
+from benchstats import compile_package, figure
 
 TOKEN = "bench-token-0123456789abcdef"
 SEMAPHORE = "META_datafile_ok.txt"
@@ -87,6 +87,7 @@ def main() -> int:
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"))
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    compile_package()
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         work = Path(tmp)
         proc, url = start_emulator(work / "emulator")

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchstats import figure
+from benchstats import compile_package, figure
 from maggot_zenodo.state.journal import Journal
 
 URL = "http://127.0.0.1:9"
@@ -73,6 +73,7 @@ def main() -> int:
     parser.add_argument("--datasets", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    compile_package()
     with tempfile.TemporaryDirectory(prefix="bench-status-") as tmp:
         work = Path(tmp)
         db = work / "state.db"

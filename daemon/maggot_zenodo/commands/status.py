@@ -7,13 +7,13 @@ one line with ``--wide`` (for grep). ``--json`` prints ``{"summary": {...}, "dat
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
 import sqlite3
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -108,13 +108,17 @@ def status_rows(
             "doi": r.doi,
             "concept_doi": r.concept_doi,
             "files": len(r.file_list),
-            "updated": dt.datetime.fromtimestamp(r.updated, dt.timezone.utc)
-            .replace(microsecond=0)
-            .isoformat(),
+            "updated": _iso_utc(r.updated),
             "error": r.error,
         }
         for r in rows
     ]
+
+
+def _iso_utc(timestamp: float) -> str:
+    """``2026-12-04T18:00:00+00:00``, to the second (what ``datetime.isoformat`` gives, at a
+    fraction of its cost for 10 000 rows)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
 
 
 def status(
@@ -144,8 +148,7 @@ def status(
         return EXIT_OK
     width = None if wide else shutil.get_terminal_size(fallback=(100, 24)).columns
     repositories = len({r["repository"] for r in rows}) > 1
-    for line in render_table(rows, width, repositories=repositories):
-        print(line, file=out)
+    out.write("\n".join(render_table(rows, width, repositories=repositories)) + "\n")
     print(snap.summary.text(), file=out)
     return EXIT_OK
 
@@ -157,13 +160,17 @@ def render_table(
     whole: on one line when ``width`` is None, else wrapped within ``width`` columns (a word
     longer than that, such as a path, stays whole so that it can be copied). A site with two
     repositories gets a REPOSITORY column after the folder (a row per repository)."""
-    columns = (_COLUMNS[0], "repository", *_COLUMNS[1:]) if repositories else _COLUMNS
-    table = [[_cell(row[c]) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(columns)]
+    names = (_COLUMNS[0], "repository", *_COLUMNS[1:]) if repositories else _COLUMNS
+    # One comprehension, no call per cell: 80 000 cells for 10 000 datasets.
+    table = [
+        ["-" if (v := row[c]) is None else " ".join(str(v).split()) for c in names] for row in rows
+    ]
+    columns = list(zip(*table, strict=True)) or [()] * len(names)
+    widths = [max(len(c), *map(len, col)) for c, col in zip(names, columns, strict=True)]
     widths = [min(w, _MAX_CELL) for w in widths[:-1]]
     indent = sum(w + 2 for w in widths)
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False))]
-    lines[0] += "  " + columns[-1].upper()
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(names, widths, strict=False))]
+    lines[0] += "  " + names[-1].upper()
     for t in table:
         head = "  ".join(v[:w].ljust(w) for v, w in zip(t, widths, strict=False)) + "  "
         error = t[-1]
@@ -190,9 +197,3 @@ def render_table(
                 )
             )
     return lines
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return " ".join(str(value).split())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
 import time
 from typing import Any
 
@@ -27,8 +28,9 @@ from maggot_zenodo.state import spool
 # time), systemd's start timeout is pushed back by this much at every tick, for at most
 # START_EXTEND_MAX in all: a wedged start still ends.
 START_EXTEND_STEP, START_EXTEND_MAX = 30.0, 3600.0
-# How often the main loop looks whether the watcher is ready while a READY=1 is owed.
-READY_POLL = 0.02
+# How often the main loop looks whether the watcher is ready while a READY=1 is owed, besides
+# the wakeup a helper thread gives the moment it is (see _start_watcher).
+READY_POLL = 1.0
 
 log = get_logger("maggot_zenodo.runtime.daemon")
 
@@ -47,6 +49,15 @@ def config_changes(old: Config, new: Config) -> list[str]:
         elif a != b and f.name != "source":
             changed.append(f.name)
     return changed
+
+
+def _wake_when_ready(watcher: Any, wakeup: Any) -> None:
+    """Wake the main loop the moment ``watcher`` is ready (or has stopped before being
+    ready), so that READY=1 goes out at once. The main loop used to look 50 times a second
+    instead, and each look took the GIL from the walk placing 100 000 watches."""
+    while not watcher.wait_ready(1.0) and watcher.running():
+        pass
+    wakeup.set()
 
 
 class WatcherFailed(Exception):
@@ -92,6 +103,12 @@ class Daemon:
             exclude=st.exclude,
         )
         self.watcher.start()
+        threading.Thread(
+            target=_wake_when_ready,
+            args=(self.watcher, self.runtime.wakeup),
+            name="maggot-zenodo-ready",
+            daemon=True,
+        ).start()
         self._awaiting_ready = True
         self._awaiting_since = time.monotonic()
         log.info(
@@ -305,7 +322,6 @@ class Daemon:
             except WatcherFailed as exc:
                 failed = exc
                 break
-            # The watcher has no callback for "ready": look often while it is owed.
             wait = READY_POLL if self._awaiting_ready else tick
             runtime.wakeup.wait(max(0.0, min(wait, next_ping - time.monotonic())) or wait)
         if failed is not None:

@@ -210,7 +210,8 @@ def queued_text(previous: dict[str, Any] | None, semaphore: str = DEFAULT_SEMAPH
 def handled_here(folder: Path) -> bool:
     """Whether ``folder`` holds a write-back of either repository (not followed): a dataset
     this tool handled, even if the journal no longer knows it."""
-    return any(os.path.lexists(Path(folder) / name) for name in constants.STATUS_FILES)
+    base = os.fspath(folder)  # no Path per folder: a baseline asks for 10 000 of them
+    return any(os.path.lexists(os.path.join(base, name)) for name in constants.STATUS_FILES)
 
 
 def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:

@@ -12,10 +12,6 @@ Three changes to watchdog 7's own emitter, made by subclassing it:
   going blind on part of the tree;
 * an IN_Q_OVERFLOW (events lost) is reported after watchdog has re-placed its watches, so
   the watcher can rescan;
-* since watchdog 7.1.1 a watch group resolves each event's path through its own tree of
-  watched folders (``_insert_node``, ``_find_node_by_path``): our placement fills that tree,
-  so this module needs 7.1.1 (its minimum in pyproject.toml) and is checked against it by
-  tests/watch (a folder watched but missing from the tree drops its events);
 * watchdog places recursive watches with ``os.walk``, which recurses in Python 3.11: a folder
   nested ~1000 levels deep raised RecursionError, at start (the daemon exited) or in the
   emitter thread (which died, the daemon looking healthy). Here the walks are loops over an
@@ -25,6 +21,7 @@ Three changes to watchdog 7's own emitter, made by subclassing it:
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 from collections.abc import Callable
@@ -43,15 +40,26 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
-from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, Mask, WatchDescriptor
+from watchdog.observers.inotify_c import (
+    InotifyConstants,
+    InotifyEvent,
+    Mask,
+    Watch,
+    WatchDescriptor,
+    inotify_add_watch,
+)
 
 from ..logs import get_logger
 from .rules import FolderRule
 
 log = get_logger(__name__)
 
-#: watchdog's mark (7.1.1 on) for a node of its folder tree that holds no watch of its own.
-NO_WATCH = WatchDescriptor(-1)
+_FIELDS = getattr(InotifyWatchGroup, "__dataclass_fields__", {})
+if not all(name in _FIELDS for name in ("_active_callbacks_by_path", "_active_callbacks_by_watch")):
+    # watchdog 7.1.1 keeps its watches in a tree behind read-only properties: what
+    # SemaphoreGroup registers would be lost and no event would ever arrive. The watcher
+    # polls when this module cannot be imported, rather than going blind.
+    raise ImportError("this watchdog's inotify internals are not the ones watch/inotify.py expects")
 
 EVENT_FILTER: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -80,9 +88,10 @@ class Hooks:
     on_watch_limit: Callable[[str], None]
     on_overflow: Callable[[], None]
     watch_limit_hit: bool = field(default=False, init=False)
-    #: The semaphore's name, and (while not None) the semaphores seen placing the watches.
+    #: The semaphore's name, and (while not None) what is told of each semaphore seen placing
+    #: the watches: its path, and whether it is a symlink.
     semaphore: str = ""
-    found: list[str] | None = field(default=None, init=False)
+    found: Callable[[tuple[str, bool]], object] | None = field(default=None, init=False)
     #: Why an emitter thread died ("RecursionError: ..."), for the watcher's error line.
     failure: str | None = field(default=None, init=False)
 
@@ -104,31 +113,22 @@ class SemaphoreObserver(InotifyObserver):
 
 def _watch_count(emitter: object) -> int:
     group = getattr(emitter, "_inotify", None)  # watchdog's emitter keeps its group there
-    return len(group._nodes_by_wd) if group is not None else 0
+    return len(group._active_callbacks_by_watch) if group is not None else 0
 
 
-def subfolders(
-    folder: bytes,
-    rule: FolderRule,
-    semaphore: bytes = b"",
-    found: list[str] | None = None,
-    depth: int | None = None,
-) -> list[bytes]:
-    """The subfolders of ``folder`` (``depth`` levels below the root, computed when not
-    given) that ``rule`` admits, symlinks not followed; [] when it cannot be listed (vanished,
-    unreadable: the rescans cover it). With ``found``, the path of the semaphore is appended
-    to it when the folder holds one (a file or a symlink)."""
-    child = (rule.depth(os.fsdecode(folder)) if depth is None else depth) + 1
+def subfolders(folder: bytes, rule: FolderRule) -> list[bytes]:
+    """The subfolders of ``folder`` that ``rule`` admits, symlinks not followed; [] when it
+    cannot be listed (vanished, unreadable: the rescans cover it)."""
+    child = rule.depth(os.fsdecode(folder)) + 1
     out: list[bytes] = []
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
                 try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if rule.admits_entry(os.fsdecode(entry.name), child, entry.path):
-                            out.append(entry.path)
-                    elif found is not None and entry.name == semaphore:
-                        found.append(os.fsdecode(entry.path))
+                    if entry.is_dir(follow_symlinks=False) and rule.admits_entry(
+                        os.fsdecode(entry.name), child, entry.path
+                    ):
+                        out.append(entry.path)
                 except OSError:
                     continue
     except OSError:
@@ -169,21 +169,68 @@ class SemaphoreGroup(InotifyWatchGroup):
         if path != self.path and not self.rule.admits(os.fsdecode(path)):
             return
         self._add_callback(path)
-        if not self.is_recursive or not os.path.isdir(path):
-            return
-        # Each folder is listed after its watch is placed, so the listing may also serve as
-        # the start-up scan (hooks.found): what appears later raises an event.
+        if self.is_recursive and os.path.isdir(path):
+            self._place_below(path)
+
+    def _place_below(self, top: bytes) -> None:
+        """Watch every admitted folder below ``top`` (watched already), each listed right
+        after its watch is placed, so the listing may also serve as the start-up scan
+        (``hooks.found``): what appears in a folder later raises an event.
+
+        The hot loop of a start: one ``inotify_add_watch`` and one ``scandir`` per folder,
+        with the fewest Python operations in between (100 000 folders at a start)."""
         hooks, rule = self.hooks, self.rule
+        found = hooks.found
         sem = os.fsencode(hooks.semaphore)
-        top = rule.depth(os.fsdecode(path))
-        stack = [(sub, top + 1) for sub in subfolders(path, rule, sem, hooks.found, top)]
+        fd = self._inotify_fd
+        lock, watches, inotify_fd = fd._lock, fd._watch_for_wd, fd._inotify_fd
+        mask, group, callback = self.event_mask, self._id, self._callback
+        by_path, by_wd = self._active_callbacks_by_path, self._active_callbacks_by_watch
+        admits, decode, scandir = rule.admits_entry, os.fsdecode, os.scandir
+        # depth below the root = slashes in the path + offset (paths are joined by scandir)
+        offset = rule.depth(decode(top)) - top.rstrip(b"/").count(b"/")
+        stack = [top]
         while stack:
-            folder, depth = stack.pop()
-            if hooks.watch_limit_hit:
-                return
-            self._add_callback(folder)
-            below = subfolders(folder, rule, sem, hooks.found, depth)
-            stack.extend((sub, depth + 1) for sub in below)
+            folder = stack.pop()
+            if folder is not top:
+                with lock:
+                    wd = inotify_add_watch(inotify_fd, folder, mask)
+                    if wd != -1:
+                        watch = watches.get(wd)
+                        if watch is None:
+                            watch = watches[wd] = Watch(wd, mask, folder)
+                        watch.callbacks[group] = callback
+                if wd == -1:
+                    if not self._watch_failed(folder):
+                        return  # the watch limit: the watcher is switching to polling
+                else:
+                    by_path[folder] = wd
+                    by_wd[wd] = folder
+            child = folder.count(b"/") + offset + 1
+            try:
+                with scandir(folder) as entries:
+                    for entry in entries:
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                if admits(decode(entry.name), child, entry.path):
+                                    stack.append(entry.path)
+                            elif entry.name == sem and found is not None:
+                                found((decode(entry.path), entry.is_symlink()))
+                        except OSError:
+                            continue
+            except OSError:
+                continue  # vanished or unreadable meanwhile: the rescans cover it
+
+    def _watch_failed(self, folder: bytes) -> bool:
+        """``inotify_add_watch`` failed on ``folder`` (errno set): False at the watch limit
+        (reported once), True when the walk may go on (the folder vanished or cannot be
+        read meanwhile: the rescans cover it)."""
+        if ctypes.get_errno() != errno.ENOSPC:
+            return True
+        if not self.hooks.watch_limit_hit:
+            self.hooks.watch_limit_hit = True
+            self.hooks.on_watch_limit(os.fsdecode(folder))
+        return False
 
     def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
         # Parents before children, as watchdog's top-down os.walk, but without recursion.
@@ -191,21 +238,25 @@ class SemaphoreGroup(InotifyWatchGroup):
         stack = [src_path]
         while stack:
             folder = stack.pop()
-            node = self._find_node_by_path(folder)
-            if node is None or node.wd == NO_WATCH:
+            wd = self._active_callbacks_by_path.get(folder)
+            if wd is None:
                 continue  # not watched (excluded, too deep, or arrived after the watches)
-            events.extend(_created_events(folder, node.wd, self.rule))
+            events.extend(_created_events(folder, wd, self.rule))
             stack.extend(reversed(subfolders(folder, self.rule)))
         return events
 
     def _add_callback(self, path: bytes) -> None:
         if self.hooks.watch_limit_hit and path != self.path:
             return  # no use trying 100 000 more: the watcher is switching to polling
-        known = self._find_node_by_path(path)
-        if known is not None and known.wd != NO_WATCH:
-            return  # already ours (a `mkdir -p` reports each level twice)
+        fd = self._inotify_fd
         try:
-            wd = self._inotify_fd.add_callback(path, self.event_mask, self._callback, self._id)
+            # watchdog's add_callback() warns when the folder is already ours (a
+            # `mkdir -p` reports each level twice) and builds that warning from the repr
+            # of every watched path: O(folders) per new folder. Register directly.
+            with fd._lock:
+                watch = fd._get_or_create_watch(path, self.event_mask)
+                watch.callbacks[self._id] = self._callback
+            wd = watch.wd
         except OSError as exc:
             if exc.errno == errno.ENOSPC and not self.hooks.watch_limit_hit:
                 self.hooks.watch_limit_hit = True
@@ -213,9 +264,8 @@ class SemaphoreGroup(InotifyWatchGroup):
             if path == self.path:
                 raise
             return  # vanished or unreadable meanwhile: the rescans cover it
-        # watchdog (>= 7.1.1) resolves each event's path through its tree of watched folders.
-        if self._insert_node(path, wd) is None:
-            self._inotify_fd.remove_callbacks([(wd, self._id)])
+        self._active_callbacks_by_path[path] = wd
+        self._active_callbacks_by_watch[wd] = path
 
     def on_queue_overflow(self) -> None:
         super().on_queue_overflow()
