@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 from bench_upload import make_file, parse_size, run_curl, start_emulator
-from benchstats import compile_package, figure
+from benchstats import compile_package, figure, quiesce
 
 TOKEN = "bench-token-0123456789abcdef"
 SEMAPHORE = "META_datafile_ok.txt"
@@ -121,9 +121,15 @@ def measure(work: Path, url: str, size: int, runs: int) -> int:
     for i in range(runs):
         folder = dataset(root, f"ds{i}", data)
         if i % 2:
-            t_curl, t_pub = curl_s(url, header, data), publish_s(config, folder)
+            quiesce()
+            t_curl = curl_s(url, header, data)
+            quiesce()
+            t_pub = publish_s(config, folder)
         else:
-            t_pub, t_curl = publish_s(config, folder), curl_s(url, header, data)
+            quiesce()
+            t_pub = publish_s(config, folder)
+            quiesce()
+            t_curl = curl_s(url, header, data)
         ours.append(t_pub)
         theirs.append(t_curl)
         ratios.append(t_curl / t_pub)

@@ -34,6 +34,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchstats import quiesce
+
 MIB = 1024 * 1024
 TOKEN_NAME = "bench-token"
 
@@ -251,6 +253,7 @@ def one_round(i: int, targets: dict[str, tuple[str, str]], header: Path, path: P
     for name, (base, bucket) in targets.items():
         order = ("curl", "client") if i % 2 == 0 else ("client", "curl")
         for who in order:
+            quiesce()
             if who == "curl":
                 cpu = _children_cpu()
                 times[f"curl_{name}"] = run_curl(bucket, header, path)
@@ -259,6 +262,7 @@ def one_round(i: int, targets: dict[str, tuple[str, str]], header: Path, path: P
                 child = run_client(base, TOKEN_NAME, bucket, path)
                 times[f"client_{name}"] = child["seconds"]
                 times[f"child_{name}"] = child  # type: ignore[assignment]
+    quiesce()
     times["md5sum"] = time_md5sum(path)
     return times
 

@@ -45,6 +45,13 @@ def time_command(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def quiesce() -> None:
+    """Before a timed transfer: write back every dirty page (the previous transfer's gigabyte,
+    written by the emulator), so that no run pays for the one before it. It does not remove the
+    rounds' spread on 2 cores (see benchmarks/README.md, 2026-12-04 full run)."""
+    os.sync()
+
+
 def figure(name: str, *, ours: str, baseline: str, ratio: float, goal: str, met: bool) -> None:
     """One figure of issue #13's goals table for ``run_all.py``'s final table: a JSON line
     appended to ``$BENCH_FIGURES`` when set (nothing otherwise)."""
