@@ -165,11 +165,8 @@ def dataverse_finding(config: Config, timeout: float) -> Finding:
             dv.url, read_source(dv.token), connect_timeout=timeout, read_timeout=timeout,
             max_retries=0,
         )  # fmt: skip
-    except TokenError as exc:
+    except (TokenError, ValueError) as exc:  # unreadable, or no header can carry it (never quoted)
         why = str(exc).rstrip(".")
-        return _reachable_without_token(dv.url, timeout, why, "Dataverse", "/api/info/version")
-    except ValueError as exc:  # a token no header can carry (its words never quote it)
-        why = str(exc)
         return _reachable_without_token(dv.url, timeout, why, "Dataverse", "/api/info/version")
     try:
         client.me()
