@@ -1,8 +1,9 @@
 """The daemon runtime's entry points: ``run``, ``run --once`` and ``scan``.
 
 The pieces live in their own modules: ``scan`` (what awaits processing), ``engine`` (the
-wakeup pipe and the Runtime: settle, queue, workers), ``startup`` (token and lock checks),
-``once`` (``run --once``) and ``daemon`` (``run``). This module names them for the CLI.
+wakeup pipe and the Runtime: settle, queue, workers), ``startup`` (environment, lock and lease
+checks), ``once`` (``run --once``) and ``daemon`` (``run``). This module names them for the
+CLI.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from maggot_zenodo.runtime.daemon import Daemon, WatcherFailed, config_changes, 
 from maggot_zenodo.runtime.engine import SKIPPED, Runtime, Wakeup
 from maggot_zenodo.runtime.once import run_once
 from maggot_zenodo.runtime.scan import pending_datasets, pending_reason, relative, run_scan
-from maggot_zenodo.runtime.startup import token_problem
 
 __all__ = [
     "SKIPPED",
@@ -26,5 +26,4 @@ __all__ = [
     "run_daemon",
     "run_once",
     "run_scan",
-    "token_problem",
 ]

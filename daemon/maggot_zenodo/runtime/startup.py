@@ -1,5 +1,6 @@
-"""Checks made before a daemon or a ``run --once`` takes any work: the token, the state file's
-lock, and the storage's lease (kept while the process runs)."""
+"""Checks made before a daemon or a ``run --once`` takes any work: the environment (tokens
+included, through ``publish.environment``), the state file's lock, and the storage's lease
+(kept while the process runs)."""
 
 from __future__ import annotations
 
@@ -13,25 +14,6 @@ from maggot_zenodo.logs import get_logger
 from maggot_zenodo.runtime.lease import STALE_FACTOR, Lease, LeaseHeld
 
 log = get_logger("maggot_zenodo.runtime.startup")
-
-
-def token_problem(config: Config) -> str | None:
-    """Read the site tokens once at start, so that a missing or unreadable one stops the
-    daemon with the fix (exit 2, as any bad configuration) instead of failing every dataset.
-    Reading them also registers them for scrubbing from the logs."""
-    from maggot_zenodo import tokens
-
-    sources = [config.zenodo.token]  # None: tokens.owners_dir, each owner brings a token
-    if config.dataverse is not None:
-        sources.append(config.dataverse.token)
-    for source in sources:
-        if source is None:
-            continue
-        try:
-            tokens.read_source(source)
-        except tokens.TokenError as exc:
-            return f"{exc.message} Fix: {exc.hint}" if exc.hint else exc.message
-    return None
 
 
 def refuse_bad_environment(config: Config) -> bool:
