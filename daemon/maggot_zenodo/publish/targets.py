@@ -54,7 +54,7 @@ def pending(journal: Journal, config: Config, folder: Path, fingerprint: str | N
 
 def is_pending(journal: Journal, config: Config, folder: Path, fingerprint: str) -> bool:
     """Whether the semaphore ``fingerprint`` of ``folder`` still awaits some repository."""
-    return journal.is_pending(folder, fingerprint, configured(config).values())
+    return bool(pending(journal, config, folder, fingerprint))
 
 
 def register(config: Config, journal: Journal, *, site_ran_before: bool) -> dict[str, int]:
@@ -101,7 +101,7 @@ def publish_all(
     ``only`` when given), one after the other, each whatever the other's outcome."""
     config = publisher.config
     runs: dict[str, Callable[[], Outcome]] = {}
-    names = configured(config) if only is None else [n for n in configured(config) if n in only]
+    names = [n for n in configured(config) if only is None or n in only]
     if ZENODO in names:
         runs[ZENODO] = lambda: publisher.publish(
             folder, fingerprint=fingerprint, with_files=with_files, progress=progress

@@ -218,8 +218,10 @@ def read(folder: Path, name: str = STATUS_FILE) -> dict[str, Any] | None:
     """The current ``META_zenodo.txt`` of ``folder``, or None. Never blocks nor follows a
     link (a FIFO or a symlink planted under that name is ignored), never reads a huge file."""
     text = _read_text(folder, name)
-    if text is None:
-        return None
+    return None if text is None else _parse(text)
+
+
+def _parse(text: str) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(text)
     except (ValueError, RecursionError, yaml.YAMLError):
@@ -252,7 +254,7 @@ def note_next_attempt(folder: Path, when: float, name: str = STATUS_FILE) -> boo
     8601 UTC), so the researcher reads a time, not only "automatically". False when the file
     is not a failure (a new run already replaced it) or cannot be written."""
     text = _read_text(folder, name)
-    data = read(folder, name) if text is not None else None
+    data = _parse(text) if text is not None else None  # the one read of the file
     if text is None or data is None or data.get("status") != "failed":
         return False
     at = dt.datetime.fromtimestamp(when, dt.timezone.utc).replace(microsecond=0).isoformat()
