@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testkit.dataverse import CONTACTS, client
+from testkit.dataverse import client, cvlist_with_emails
 
 from maggot_zenodo.config import load_config
 from maggot_zenodo.convert.dataverse import load_definition
@@ -36,11 +36,7 @@ def site(
     tmp_path: Path, samples: Path, *, zenodo: bool, url: str = "https://dv.example.org"
 ) -> Path:
     """A configuration over the sample storage, with the contacts' e-mails in the cvlist."""
-    cvlist = tmp_path / "cvlist"
-    shutil.copytree(samples / "maggot-site" / "cvlist", cvlist)
-    with open(cvlist / "people" / "people.txt", "a", encoding="utf-8") as out:
-        for last, first in CONTACTS:
-            out.write(f"{last}\t{first}\tINRAE\t\t{first.lower()}.{last.lower()}@example.org\n")
+    cvlist = cvlist_with_emails(tmp_path, samples)
     storage = tmp_path / "storage"
     shutil.copytree(samples / "storage" / "frim1", storage / "frim1")
     lines = [

@@ -94,17 +94,24 @@ CONTACTS = [
 ]  # fmt: skip
 
 
+def cvlist_with_emails(tmp_path: Path, samples: Path) -> Path:
+    """The samples' dictionaries, the contacts given e-mails (Dataverse refuses a contact
+    without one)."""
+    cvlist = tmp_path / "cvlist"
+    shutil.copytree(samples / "maggot-site" / "cvlist", cvlist)
+    with open(cvlist / "people" / "people.txt", "a", encoding="utf-8") as out:
+        for last, first in CONTACTS:
+            out.write(f"{last}\t{first}\tINRAE\t\t{first.lower()}.{last.lower()}@example.org\n")
+    return cvlist
+
+
 def make_site(tmp_path: Path, samples: Path, handle: DataverseHandle, **dataverse: Any) -> Any:
     """Storage (a copy of the samples), cvlist with the contacts' e-mails, and a Config."""
     from maggot_zenodo.config import parse_config
 
     storage = tmp_path / "storage"
     shutil.copytree(samples / "storage", storage)
-    cvlist = tmp_path / "cvlist"
-    shutil.copytree(samples / "maggot-site" / "cvlist", cvlist)
-    with open(cvlist / "people" / "people.txt", "a", encoding="utf-8") as out:
-        for last, first in CONTACTS:
-            out.write(f"{last}\t{first}\tINRAE\t\t{first.lower()}.{last.lower()}@example.org\n")
+    cvlist = cvlist_with_emails(tmp_path, samples)
     token_file = tmp_path / "dv-token"
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
